@@ -1,0 +1,137 @@
+"""`cdp`: the command line a data engineer scripts and an analyst types (published_outputs.md §7)."""
+from __future__ import annotations
+
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import click
+
+from pipelines.settings import Settings
+
+DATA_DIR = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                        help="Data directory (default: $CDP_DATA_DIR or data/).")
+
+
+def _date(_ctx, _param, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date: expected YYYY-MM-DD") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """A warehouse-native customer data platform: nightly channel exports in, a lake out."""
+
+
+@main.command()
+@DATA_DIR
+@click.option("--customers", type=click.IntRange(min=1), default=2000, show_default=True)
+@click.option("--days", type=click.IntRange(min=1), default=7, show_default=True)
+@click.option("--start", callback=_date, default="2026-01-01", show_default=True, help="First delivery date.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--noise", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Multiplier on realistic noise rates; 0 writes perfectly clean exports.")
+def generate(data_dir: Path | None, customers: int, days: int, start: date, seed: int, noise: float) -> None:
+    """Write a realistic landing zone (raw/) and its ground truth (truth/)."""
+    from rich.progress import Progress
+
+    from pipelines.lib.synthetic import generate as write_world
+
+    settings = Settings.from_env(data_dir)
+    with Progress(transient=True) as progress:
+        task = progress.add_task("generating", total=days)
+
+        def on_day(stage: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total, description=stage)
+
+        summary = write_world(settings.data_dir, customers=customers, days=days, start=start, seed=seed,
+                              noise=noise, progress=on_day)
+    click.echo(f"Wrote {summary.total_events:,} events for {customers:,} customers over {days} days "
+               f"({start} to {start + timedelta(days=days - 1)}) into {settings.data_dir / 'raw'}; "
+               f"ground truth in {settings.data_dir / 'truth'}.")
+
+
+@main.command()
+@DATA_DIR
+@click.option("--date", "day", callback=_date, default=None, help="Run one night.")
+@click.option("--from", "first", callback=_date, default=None, help="First night of a range.")
+@click.option("--to", "last", callback=_date, default=None, help="Last night of a range (inclusive).")
+@click.option("--all", "every", is_flag=True, help="Every night that has deliveries.")
+@click.option("--full-refresh", is_flag=True, help="Rebuild from the whole lake (downstream stages).")
+def run(data_dir: Path | None, day: date | None, first: date | None, last: date | None, every: bool,
+        full_refresh: bool) -> None:
+    """Run nights through the pipeline, in order; exits 1 with the reason when a night fails."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from pipelines.lib.ingest.landing import delivery_dates
+    from pipelines.lib.ingest.sources import SOURCES
+    from pipelines.lib.layout import Layout
+    from pipelines.runner import run_nights
+
+    settings = Settings.from_env(data_dir)
+    if day:
+        days = [day]
+    elif first and last:
+        if last < first:
+            raise click.UsageError(f"--to {last} is before --from {first}")
+        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    elif every:
+        days = delivery_dates(Layout(settings.data_dir), set(SOURCES))
+        if not days:
+            raise click.UsageError(f"no delivery folders under {settings.data_dir / 'raw'}: run `cdp generate` first")
+    else:
+        raise click.UsageError("say which nights: --date D, --from A --to B, or --all")
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, transient=False) as progress:
+        task = progress.add_task(f"nights {days[0]}..{days[-1]}", total=len(days))
+
+        def on_night(night) -> None:
+            rows = sum(v for k, v in night.rows.items() if k.startswith("lake/"))
+            state = "ok" if night.success else "FAILED"
+            progress.console.print(f"{night.day}  {state:6}  {rows:>10,} rows into the lake"
+                                   + (f"  ({len(night.warnings)} warnings)" if night.warnings else ""))
+            progress.advance(task)
+
+        results = run_nights(days, settings, on_night)
+    failed = [n for n in results if not n.success]
+    if failed:
+        click.echo("\n" + failed[0].explain(), err=True)
+        skipped = len(days) - len(results)
+        if skipped:
+            click.echo(f"{skipped} later night(s) were not run.", err=True)
+        sys.exit(1)
+    click.echo(f"{len(results)} night(s) ok. Lake: {settings.data_dir / 'lake'}; "
+               f"quarantine: {settings.data_dir / 'quarantine'}; `cdp status` for the state per stage.")
+
+
+@main.command()
+@DATA_DIR
+def status(data_dir: Path | None) -> None:
+    """Last night per stage: ok / failed / stale, row counts, what was published."""
+    from pipelines.status import asset_statuses, last_night_totals
+
+    settings = Settings.from_env(data_dir)
+    latest, rows = asset_statuses(settings)
+    click.echo(f"Data directory: {settings.data_dir}   latest delivery: {latest or 'none'}")
+    click.echo(f"{'asset':24} {'state':10} {'last night':12} {'rows':>12}  note")
+    for r in rows:
+        rows_text = f"{r.rows:,}" if r.rows is not None else "-"
+        click.echo(f"{r.asset:24} {r.state:10} {r.last_night or '-':12} {rows_text:>12}  {r.note}")
+    totals = last_night_totals(settings)
+    if totals:
+        click.echo(f"Last night's files: {totals['files']} ({totals['files_refused']} refused); rows read "
+                   f"{totals['rows_read']:,} = {totals['rows_in_lake']:,} in lake + {totals['rows_quarantined']:,} "
+                   f"quarantined + {totals['rows_deduplicated']:,} deduplicated.")
+    published = settings.data_dir / "published"
+    items = sorted(p.relative_to(settings.data_dir).as_posix() for p in published.glob("*/*")) if published.is_dir() else []
+    click.echo("Published: " + (", ".join(items) if items else "nothing yet"))
+    if any(r.state == "failed" for r in rows):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

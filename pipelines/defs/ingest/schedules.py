@@ -1,0 +1,47 @@
+"""When ingestion runs: nightly after midnight in the business time zone, or on new folders."""
+
+import json
+import time
+from datetime import date
+
+import dagster as dg
+
+from pipelines.defs.ingest.assets import INGEST_ASSETS, LANDING_ZONE, landing_zone
+from pipelines.defs.resources import DELIVERY_DATES, LakeResource
+from pipelines.lib.ingest.landing import delivery_dates
+from pipelines.lib.ingest.sources import SOURCES
+
+# Deliveries are complete when no file in the night's folders changed for this long.
+SETTLE_SECONDS = 600
+
+nightly = dg.define_asset_job(
+    "nightly", selection=dg.AssetSelection.assets(landing_zone, *INGEST_ASSETS), partitions_def=DELIVERY_DATES,
+    description="Ingest one night's deliveries (and, as later stages land, everything downstream).")
+
+nightly_schedule = dg.build_schedule_from_partitioned_job(nightly, hour_of_day=3, minute_of_hour=0)
+
+
+def _signature(lake: LakeResource, day: date) -> tuple[str, float]:
+    files = [p for s in SOURCES for p in sorted(lake.layout.delivery(s, day).glob("*")) if p.is_file()]
+    stats = [(p.name, p.stat().st_size, p.stat().st_mtime) for p in files]
+    newest = max((m for _, _, m in stats), default=0.0)
+    return f"{len(stats)}:{sum(s for _, s, _ in stats)}", newest
+
+
+@dg.sensor(job=nightly, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED)
+def new_delivery_sensor(context: dg.SensorEvaluationContext, lake: LakeResource) -> dg.SensorResult:
+    """Runs a night once its delivery folders appear (or change) and have settled."""
+    seen: dict[str, str] = json.loads(context.cursor or "{}")
+    requests = []
+    valid = set(DELIVERY_DATES.get_partition_keys())
+    for day in delivery_dates(lake.layout, set(SOURCES)):
+        key = day.isoformat()
+        signature, newest = _signature(lake, day)
+        if key not in valid or seen.get(key) == signature or time.time() - newest < SETTLE_SECONDS:
+            continue
+        seen[key] = signature
+        requests.append(dg.RunRequest(partition_key=key, run_key=f"{key}:{signature}"))
+    return dg.SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
+
+
+__all__ = ["nightly", "nightly_schedule", "new_delivery_sensor", "LANDING_ZONE"]

@@ -1,0 +1,1 @@
+"""Quality gates: Great Expectations suites run on what crosses a stage boundary."""

@@ -1,0 +1,244 @@
+"""Ingest one source's delivery for one night: raw files -> lake partitions, quarantine, log.
+
+The only entry point the orchestrator calls. Idempotent: a rerun rewrites the same partitions
+with the same bytes (`_ingested_at` is kept from the first ingestion of the same file).
+The landing zone is only ever read.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.lib.ingest.dedupe import fate_sql
+from pipelines.lib.ingest.ingest_log import prior_files, write_log
+from pipelines.lib.ingest.parse_sql import compile_entity
+from pipelines.lib.ingest.reading import (
+    RefusedFile, count_records, csv_batches, csv_header, detect_encoding, file_sha256, jsonl_batches,
+)
+from pipelines.lib.ingest.report import DeliveryReport, FileReport
+from pipelines.lib.ingest.spec import Entity, Source
+from pipelines.lib.layout import Layout, remove_dir, replace_dir
+
+LINEAGE = ("_source_file", "_source_line", "_file_sha256", "_ingested_at", "_warnings")
+
+
+def connect(layout: Layout, memory_limit: str = "4GB", threads: int = 2) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that spills to the data directory's staging area when it must."""
+    spill = layout.staging / "duckdb_spill"
+    spill.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(config={"memory_limit": memory_limit, "threads": threads,
+                                 "temp_directory": str(spill), "preserve_insertion_order": True})
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def _empty_lines(entity: Entity) -> pa.Table:
+    fields = [("_source_line", pa.int64()), ("_raw", pa.string()), ("_reader_problem", pa.string())]
+    if entity.format == "csv":
+        fields += [(f.source, pa.string()) for f in entity.fields]
+    return pa.schema(fields).empty_table()
+
+
+def _batches(source: Source, entity: Entity, path: Path) -> tuple[str, object]:
+    """The encoding and a batch iterator; refuses files whose shape is not the contract's."""
+    if entity.format == "jsonl":
+        return "utf-8", jsonl_batches(path)
+    encoding = detect_encoding(path, source.encodings)
+    header = csv_header(path, encoding)
+    wanted = [f.source for f in entity.fields]
+    missing = [c for c in wanted if c not in header and c not in entity.optional_columns]
+    if missing:
+        raise RefusedFile(f"missing required column(s) {', '.join(missing)}; the header has: {', '.join(header)}")
+    return encoding, csv_batches(path, encoding, wanted)
+
+
+class DeliveryIngestor:
+    """Holds the night's state while files are parsed into one in-memory table per entity."""
+
+    def __init__(self, layout: Layout, source: Source, day: date, con: duckdb.DuckDBPyConnection):
+        self.layout, self.source, self.day, self.con = layout, source, day, con
+        self.files: list[FileReport] = []
+        self.refused_paths: list[Path] = []
+        self.prior = prior_files(layout, source.name, day)
+        self.sql = {e.name: compile_entity(source, e, day) for e in source.entities}
+        for e in source.entities:
+            con.register("lines", _empty_lines(e))
+            con.execute(f"CREATE OR REPLACE TABLE parsed_{e.name} AS SELECT 0 AS _file_order, ''::VARCHAR AS "
+                        f"_source_file, ''::VARCHAR AS _file_sha256, now()::TIMESTAMP AS _ingested_at, * "
+                        f"FROM ({self.sql[e.name]}) LIMIT 0")
+            con.unregister("lines")
+
+    def _report(self, path: Path, entity: Entity | None, sha: str, status: str, encoding: str | None = None,
+                rows: int = 0, duplicate_of: str | None = None, reason: str | None = None) -> FileReport:
+        rel = self.layout.relative(path)
+        first = self.prior.ingested_at.get((rel, sha))
+        return FileReport(
+            delivery_date=self.day, source=self.source.name, entity=entity.name if entity else None, file=rel,
+            file_sha256=sha, bytes=path.stat().st_size, encoding=encoding, status=status, duplicate_of=duplicate_of,
+            rows_read=rows, rows_in_lake=0, rows_quarantined=rows if status == "refused" else 0,
+            rows_deduplicated=rows if status == "duplicate_file" else 0, rows_with_warnings=0, reason=reason,
+            ingested_at=first or datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0),
+        )
+
+    def add_file(self, path: Path) -> None:
+        sha = file_sha256(path)
+        entity = self.source.entity_for(path.name)
+        seen_today = {f.file_sha256: f.file for f in self.files if f.status == "ingested"}
+        if entity is None:
+            patterns = sorted({p for e in self.source.entities for p in e.patterns})
+            self._refuse(self._report(path, None, sha, "refused", reason=(
+                f"no contract format for source '{self.source.name}': the name matches none of {', '.join(patterns)}")))
+            return
+        earlier = seen_today.get(sha) or (self.prior.sha_to_file.get(sha) if entity.dedupe_files_across_days else None)
+        if path.stat().st_size == 0:
+            self.files.append(self._report(path, entity, sha, "empty", reason="zero-byte file"))
+        elif earlier:
+            rows = self._count(path, entity)
+            self.files.append(self._report(path, entity, sha, "duplicate_file", rows=rows, duplicate_of=earlier,
+                                           reason=f"same bytes as {earlier}"))
+        else:
+            self._parse(path, entity, sha)
+
+    def _count(self, path: Path, entity: Entity) -> int:
+        try:
+            encoding = detect_encoding(path, self.source.encodings) if entity.format == "csv" else "utf-8"
+        except RefusedFile:
+            encoding = "latin-1"  # decodes any bytes: good enough to count the lines of a refused file
+        try:
+            return count_records(path, entity.format, encoding)
+        except RefusedFile:
+            return 0
+
+    def _parse(self, path: Path, entity: Entity, sha: str) -> None:
+        report = self._report(path, entity, sha, "ingested")
+        order = len(self.files)
+        try:
+            report.encoding, batches = _batches(self.source, entity, path)
+            # One query per file over a lazy stream of batches: the parse SQL is large, so
+            # planning it per batch would cost more than running it; memory stays bounded.
+            schema = _empty_lines(entity).schema
+            stream = pa.RecordBatchReader.from_batches(
+                schema, (b for table in batches for b in table.cast(schema).to_batches()))
+            self.con.register("lines", stream)
+            self.con.execute(f"INSERT INTO parsed_{entity.name} SELECT ?, ?, ?, ?, * FROM ({self.sql[entity.name]})",
+                             [order, report.file, sha, report.ingested_at])
+            self.con.unregister("lines")
+        except RefusedFile as exc:
+            self.con.execute(f"DELETE FROM parsed_{entity.name} WHERE _source_file = ?", [report.file])
+            report.status, report.reason = "refused", str(exc)
+            report.rows_read = report.rows_quarantined = self._count(path, entity)
+            self._refuse(report)
+            return
+        if report.encoding != "utf-8":
+            report.reason = f"decoded as {report.encoding}"
+        self.files.append(report)
+
+    def _refuse(self, report: FileReport) -> None:
+        self.files.append(report)
+        self.refused_paths.append(self.layout.data_dir / report.file)
+
+    def _prior_relation(self, entity: Entity) -> str | None:
+        """Earlier lake partitions within the entity's dedupe lookback, as a SQL relation."""
+        paths = []
+        for back in range(1, entity.dedupe_lookback_days + 1):
+            part = self.layout.lake_partition(self.source.name, entity.name, self.day - timedelta(days=back))
+            if (part / "part-0.parquet").exists():
+                paths.append(str(part / "part-0.parquet"))
+        if not paths:
+            return None
+        cols = ", ".join(f'"{c}"' for c in (*entity.natural_key, *([entity.version] if entity.version else [])))
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE prior_{entity.name} AS SELECT DISTINCT {cols} "
+                         f"FROM read_parquet(?)", [paths])
+        return f"prior_{entity.name}"
+
+    def finish(self) -> DeliveryReport:
+        """Decide every row's fate, write lake and quarantine partitions, reconcile per file."""
+        staging = self.layout.staging / f"{self.source.name}-{self.day}-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        rows_per_entity: dict[str, int] = {}
+        for e in self.source.entities:
+            self.con.execute(f"CREATE OR REPLACE TABLE fate_{e.name} AS "
+                             f"{fate_sql(e, f'parsed_{e.name}', self._prior_relation(e))}")
+            staged = staging / e.name / "part-0.parquet"
+            staged.parent.mkdir(parents=True)
+            columns = ", ".join(f'p."{c}"' for c in (*e.columns, *LINEAGE))
+            self.con.execute(f"COPY (SELECT {columns} FROM parsed_{e.name} p WHERE p.rowid IN "
+                             f"(SELECT _row FROM fate_{e.name} WHERE _fate = 'lake') ORDER BY p._file_order, p._source_line) "
+                             f"TO '{staged}' (FORMAT parquet, COMPRESSION zstd)")
+            target = self.layout.lake_partition(self.source.name, e.name, self.day)
+            target.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, target / "part-0.parquet")
+            rows_per_entity[e.name] = self.con.execute(
+                f"SELECT count(*) FROM fate_{e.name} WHERE _fate = 'lake'").fetchone()[0]
+            self._count_fates(e)
+        report = DeliveryReport(self.source.name, self.day, self.files, rows_per_entity)
+        self._write_quarantine(staging, report)
+        write_log(self.layout, report)
+        shutil.rmtree(staging, ignore_errors=True)
+        return report
+
+    def _count_fates(self, entity: Entity) -> None:
+        counts = {row[0]: row[1:] for row in self.con.execute(f"""
+            SELECT f._source_file, count(*), count(*) FILTER (_fate = 'lake'), count(*) FILTER (_fate = 'quarantined'),
+                   count(*) FILTER (_fate = 'deduplicated'), count(*) FILTER (_fate = 'lake' AND len(p._warnings) > 0)
+            FROM fate_{entity.name} f JOIN parsed_{entity.name} p ON p.rowid = f._row
+            GROUP BY f._source_file""").fetchall()}
+        for f in self.files:
+            if f.status == "ingested" and f.entity == entity.name:
+                (f.rows_read, f.rows_in_lake, f.rows_quarantined, f.rows_deduplicated,
+                 f.rows_with_warnings) = counts.get(f.file, (0, 0, 0, 0, 0))
+                if f.rows_read == 0:
+                    f.status = "empty"
+
+    def _write_quarantine(self, staging: Path, report: DeliveryReport) -> None:
+        unions = " UNION ALL ".join(
+            f"SELECT '{e.name}' AS entity, _file_order, _source_file, _source_line, _file_sha256, "
+            f"_reject_reason AS reason, _raw AS raw, _ingested_at FROM parsed_{e.name} WHERE _reject_reason IS NOT NULL"
+            for e in self.source.entities)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE quarantined AS {unions}")
+        n_rows = self.con.execute("SELECT count(*) FROM quarantined").fetchone()[0]
+        report.reason_counts = dict(self.con.execute(
+            "SELECT split_part(reason, ':', 1) AS kind, count(*) FROM quarantined GROUP BY kind ORDER BY 2 DESC, 1"
+        ).fetchall())
+        report.quarantine_samples = [f"{file}:{line}: {reason}" for file, line, reason in self.con.execute(
+            "SELECT _source_file, _source_line, reason FROM quarantined ORDER BY _file_order, _source_line LIMIT 5"
+        ).fetchall()]
+        target = self.layout.quarantine_partition(self.source.name, self.day)
+        if n_rows == 0 and not self.refused_paths:
+            remove_dir(target)
+            return
+        folder = staging / "quarantine"
+        (folder / "files").mkdir(parents=True)
+        self.con.execute(f"COPY (SELECT * EXCLUDE (_file_order) FROM quarantined ORDER BY _file_order, _source_line) "
+                         f"TO '{folder / 'rows.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
+        for path in self.refused_paths:
+            shutil.copyfile(path, folder / "files" / path.name)
+        refused = pa.Table.from_pylist(
+            [{"entity": f.entity, "file": f.file, "file_sha256": f.file_sha256, "bytes": f.bytes, "reason": f.reason}
+             for f in report.refused],
+            schema=pa.schema([("entity", pa.string()), ("file", pa.string()), ("file_sha256", pa.string()),
+                              ("bytes", pa.int64()), ("reason", pa.string())]))
+        pq.write_table(refused, folder / "files.parquet", compression="zstd")
+        replace_dir(folder, target)
+
+
+def ingest_delivery(layout: Layout, source: Source, day: date, memory_limit: str = "4GB",
+                    threads: int = 2) -> DeliveryReport:
+    """Ingest `raw/<source>/<day>/` into the lake; returns what happened to every file."""
+    con = connect(layout, memory_limit, threads)
+    try:
+        ingestor = DeliveryIngestor(layout, source, day, con)
+        folder = layout.delivery(source.name, day)
+        for path in sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []:
+            ingestor.add_file(path)
+        return ingestor.finish()
+    finally:
+        con.close()

@@ -1,0 +1,34 @@
+"""The code location loads, and its shape is the one the README promises."""
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.definitions import defs
+from pipelines.lib.gates.raw import BLOCKING, WARNING
+from pipelines.lib.ingest.sources import SOURCES
+
+
+def test_every_source_has_a_partitioned_lake_asset_downstream_of_the_landing_zone():
+    graph = defs().resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert keys >= {f"lake/{s}" for s in SOURCES} | {"raw/landing_zone"}
+    for source in SOURCES:
+        node = graph.get(dg.AssetKey(["lake", source]))
+        assert node.parent_keys == {dg.AssetKey(["raw", "landing_zone"])}
+        assert node.partitions_def is not None and node.group_name == "lake"
+
+
+def test_each_lake_asset_carries_its_gates_and_only_the_volume_gate_is_advisory():
+    d = defs()
+    for source in SOURCES:
+        specs = {s.name: s for s in d.resolve_assets_def(dg.AssetKey(["lake", source])).check_specs}
+        assert set(specs) == set(BLOCKING) | set(WARNING)
+        assert all(specs[n].blocking for n in BLOCKING)
+        assert not any(specs[n].blocking for n in WARNING)
+
+
+def test_the_nightly_job_has_a_schedule_and_a_delivery_sensor():
+    d = defs()
+    assert d.resolve_job_def("nightly").partitions_def is not None
+    assert d.resolve_schedule_def("nightly_schedule").cron_schedule == "0 3 * * *"
+    assert d.resolve_sensor_def("new_delivery_sensor").job_name == "nightly"
