@@ -33,15 +33,18 @@ demo: install ## generate a sample world (20k customers, 60 days) and run every 
 	$(BIN)/cdp run --data-dir $(DATA_DIR) --all
 	$(BIN)/cdp status --data-dir $(DATA_DIR)
 	@echo
-	@echo "Next: 'make ui' opens the Dagster UI on http://127.0.0.1:3000 (runs, checks, lineage);"
-	@echo "      the lake is in $(DATA_DIR)/lake, quarantine in $(DATA_DIR)/quarantine,"
-	@echo "      and $(BIN)/python -c \"import duckdb; print(duckdb.sql(\\\"from '$(DATA_DIR)/lake/_ingest_log.parquet' limit 5\\\"))\" reads the ingest log."
+	@echo "Outputs:  $(DATA_DIR)/lake/<source>/<entity>/delivery_date=*/part-0.parquet  (typed lake)"
+	@echo "          $(DATA_DIR)/lake/_ingest_log.parquet  (every file, reconciled)"
+	@echo "          $(DATA_DIR)/quarantine/<source>/delivery_date=*/  (bad rows and files, with reasons)"
+	@echo "Next:     make ui   -> Dagster UI on http://127.0.0.1:3000 (runs, gates, lineage)"
+	@echo "          $(BIN)/python -c \"import duckdb; duckdb.sql(\\\"from '$(DATA_DIR)/lake/_ingest_log.parquet'\\\").show()\""
 
 test: install ## run the whole test suite
 	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 ui: install ## open the Dagster UI on the local instance
-	CDP_DATA_DIR=$(abspath $(DATA_DIR)) DAGSTER_HOME=$(abspath .dagster) $(BIN)/dagster dev -h 127.0.0.1 -p 3000
+	CDP_DATA_DIR=$(abspath $(DATA_DIR)) CDP_DAGSTER_STORAGE=$(abspath $(DATA_DIR))/.dagster DAGSTER_HOME=$(CURDIR) \
+		$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
 
 bench: install ## benchmark ingestion on BENCH_EVENTS events against a DuckDB floor
 	$(BIN)/python -m bench.ingest --events $(BENCH_EVENTS)
@@ -50,4 +53,5 @@ lock: ## re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile --quiet pyproject.toml --extra test --python-version 3.11 -o requirements.lock
 
 clean: ## remove generated data, the local Dagster instance and .venv
-	rm -rf $(DATA_DIR)/raw $(DATA_DIR)/truth $(DATA_DIR)/lake $(DATA_DIR)/quarantine .dagster $(VENV)
+	rm -rf $(DATA_DIR)/raw $(DATA_DIR)/truth $(DATA_DIR)/lake $(DATA_DIR)/quarantine $(DATA_DIR)/.dagster \
+		$(DATA_DIR)/.staging $(VENV)

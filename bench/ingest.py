@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 from bench.measure import measure
-from pipelines.lib.synthetic import EVENTS_PER_CUSTOMER_DAY
+from pipelines.lib.synthetic import events_per_customer_day
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -38,7 +38,7 @@ def main() -> int:
     args.add_argument("--days", type=int, default=10)
     args.add_argument("--keep", action="store_true", help="keep the generated data directory")
     opts = args.parse_args()
-    customers = max(100, round(opts.events / (EVENTS_PER_CUSTOMER_DAY * opts.days)))
+    customers = max(100, round(opts.events / (events_per_customer_day(opts.days) * opts.days)))
     work = Path(tempfile.mkdtemp(prefix="cdp-bench-", dir=os.environ.get("BENCH_DIR")))
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "CDP_DAGSTER_STORAGE": str(work / ".dagster")}

@@ -82,7 +82,7 @@ def test_the_lake_holds_the_true_orders(ingested_month):
     assert truth[1] / truth[0] > 0.97  # the rest sit in quarantine (truncated lines, future timestamps)
 
 
-def test_rerunning_a_night_rewrites_identical_lake_partitions(ingested_month):
+def test_rerunning_a_night_rewrites_identical_lake_partitions_and_log(ingested_month):
     data_dir, settings, results = ingested_month
     day = results[10].day
 
@@ -91,6 +91,8 @@ def test_rerunning_a_night_rewrites_identical_lake_partitions(ingested_month):
                 for p in sorted((data_dir / "lake").rglob(f"delivery_date={day}/*.parquet"))}
 
     before = digest()
-    assert len(before) == sum(len(s.entities) for s in SOURCES.values())
+    partitions = [p for p in before if p.endswith("part-0.parquet")]
+    assert len(partitions) == sum(len(s.entities) for s in SOURCES.values())
+    assert len(before) - len(partitions) == len(SOURCES)  # the night's ingest-log fragments
     assert run_night(day, settings).success
     assert digest() == before

@@ -48,7 +48,6 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
     def ingest(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
         day = date.fromisoformat(context.partition_key)
         report = ingest_delivery(lake.layout, source, day, lake.duckdb_memory_limit, lake.duckdb_threads)
-        context.log.info(report.summary())
         results = []
         for gate in delivery_gates(lake.layout, source, report):
             severity = dg.AssetCheckSeverity.ERROR if gate.name in BLOCKING else dg.AssetCheckSeverity.WARN

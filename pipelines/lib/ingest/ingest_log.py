@@ -1,7 +1,8 @@
 """The ingest log: one row per delivered file, kept per partition and consolidated.
 
-Each (source, delivery date) writes its own fragment, so sources can ingest in parallel;
-`lake/_ingest_log.parquet` is rebuilt from the fragments under a file lock after each write.
+Each (source, delivery date) writes its own fragment (the record of that night, replaced on a
+rerun); `lake/_ingest_log.parquet` folds each fragment in under a file lock, so sources can
+ingest in parallel and a night reads one small file instead of every night's fragment.
 """
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import os
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipelines.lib.ingest.report import LOG_SCHEMA, DeliveryReport
@@ -26,47 +28,46 @@ class PriorFiles:
 
 
 def prior_files(layout: Layout, source: str, day: date) -> PriorFiles:
+    """Earlier nights from the consolidated log; this night's own earlier run from its fragment."""
     prior = PriorFiles()
-    root = layout.lake / "_ingest_log" / f"source={source}"
-    if not root.is_dir():
-        return prior
-    for folder in sorted(root.iterdir()):
-        log = folder / "log.parquet"
-        if not log.exists():
-            continue
-        for row in pq.read_table(log, columns=["delivery_date", "file", "file_sha256", "status",
-                                               "ingested_at"]).to_pylist():
-            if row["delivery_date"] < day and row["status"] == "ingested":
-                prior.sha_to_file.setdefault(row["file_sha256"], row["file"])
-            elif row["delivery_date"] == day:
-                prior.ingested_at[(row["file"], row["file_sha256"])] = row["ingested_at"]
+    log = read_log(layout)
+    for row in log.filter((pc.field("source") == source) & (pc.field("delivery_date") < day)
+                          & (pc.field("status") == "ingested")).select(["file", "file_sha256"]).to_pylist():
+        prior.sha_to_file.setdefault(row["file_sha256"], row["file"])
+    fragment = layout.ingest_log_fragment(source, day)
+    if fragment.exists():
+        for row in pq.read_table(fragment, columns=["file", "file_sha256", "ingested_at"]).to_pylist():
+            prior.ingested_at[(row["file"], row["file_sha256"])] = row["ingested_at"]
     return prior
 
 
 def write_log(layout: Layout, report: DeliveryReport) -> None:
+    """Write the night's fragment, then fold it into the consolidated log."""
     fragment = layout.ingest_log_fragment(report.source, report.delivery_date)
     fragment.parent.mkdir(parents=True, exist_ok=True)
+    table = report.log_table()
     tmp = fragment.with_suffix(f".tmp{os.getpid()}")
-    pq.write_table(report.log_table(), tmp, compression="zstd")
+    pq.write_table(table, tmp, compression="zstd")
     os.replace(tmp, fragment)
-    consolidate(layout)
+    _fold_in(layout, report.source, report.delivery_date, table)
 
 
-def consolidate(layout: Layout) -> None:
-    """Rebuild `_ingest_log.parquet` from every fragment (small: one row per file)."""
-    lock_path = layout.lake / ".ingest_log.lock"
-    with open(lock_path, "w") as lock:
+def _fold_in(layout: Layout, source: str, day: date, fragment: pa.Table) -> None:
+    """Replace the (source, night) rows of `_ingest_log.parquet`; costs one small file, not a glob."""
+    layout.lake.mkdir(parents=True, exist_ok=True)
+    with open(layout.lake / ".ingest_log.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        log = read_log(layout)
+        keep = log.filter(~((pc.field("source") == source) & (pc.field("delivery_date") == day)))
+        merged = pa.concat_tables([keep, fragment.cast(LOG_SCHEMA)])
+        order = pc.sort_indices(merged, sort_keys=[("delivery_date", "ascending"), ("source", "ascending"),
+                                                   ("file", "ascending")])
         tmp = layout.ingest_log.with_suffix(f".tmp{os.getpid()}")
-        glob = str(layout.lake / "_ingest_log" / "*" / "*" / "log.parquet")
-        con = duckdb.connect()
-        con.execute(f"COPY (SELECT * FROM read_parquet('{glob}', hive_partitioning = false) "
-                    f"ORDER BY delivery_date, source, file) TO '{tmp}' (FORMAT parquet)")
-        con.close()
+        pq.write_table(merged.take(order), tmp, compression="zstd")
         os.replace(tmp, layout.ingest_log)
 
 
-def read_log(layout: Layout):
+def read_log(layout: Layout) -> pa.Table:
     """The consolidated log as an Arrow table (empty with its schema when nothing ran yet)."""
     if not layout.ingest_log.exists():
         return LOG_SCHEMA.empty_table()

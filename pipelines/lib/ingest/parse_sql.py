@@ -147,14 +147,15 @@ def compile_entity(source: Source, entity: Entity, delivery_date: date) -> str:
     not_object = "'line is JSON but not an object'" if entity.format == "jsonl" else "NULL"
     if entity.format == "jsonl":
         paths = ", ".join(_quote(f.source) for f in entity.fields)
+        # One JSON parse per line: `try` turns a malformed line into NULL, judged below.
         extracted = (
-            "SELECT *, CASE WHEN _is_object THEN json_extract_string(_raw, [" + paths + "]) END AS _v FROM ("
-            "SELECT *, CASE WHEN _reader_problem IS NULL AND json_valid(_raw) THEN json_type(_raw) = 'OBJECT' "
-            "ELSE false END AS _is_object "
+            "SELECT *, _v IS NOT NULL AS _is_object FROM (SELECT *, CASE WHEN _reader_problem IS NULL "
+            "AND starts_with(ltrim(_raw), '{') THEN try(json_extract_string(_raw, [" + paths + "])) END AS _v "
             "FROM lines)"
         )
-        format_problem = ("CASE WHEN NOT json_valid(_raw) THEN 'line is not valid JSON: ' || "
-                          f"{_shown('_raw')} WHEN NOT _is_object THEN {not_object} END")
+        format_problem = ("CASE WHEN NOT _is_object THEN CASE WHEN starts_with(ltrim(_raw), '{') "
+                          "OR NOT json_valid(_raw) THEN 'line is not valid JSON: ' || "
+                          f"{_shown('_raw')} ELSE {not_object} END END")
     else:
         extracted = "SELECT *, true AS _is_object FROM lines"
         format_problem = "NULL"
