@@ -47,7 +47,7 @@ def main() -> int:
                        "--days", str(opts.days), "--seed", "42"], env)
         raw_bytes = sum(p.stat().st_size for p in (work / "raw").rglob("*") if p.is_file())
         pipe = measure([str(bin_dir / "cdp"), "run", "--data-dir", str(work), "--all"], env)
-        log = duckdb.sql(f"SELECT sum(rows_read), sum(rows_in_lake), sum(rows_quarantined), sum(rows_deduplicated) "
+        log = duckdb.connect().execute(f"SELECT sum(rows_read), sum(rows_in_lake), sum(rows_quarantined), sum(rows_deduplicated) "
                          f"FROM '{work}/lake/_ingest_log.parquet'").fetchone()
         floor = measure([sys.executable, "-m", "bench.floor", str(work), str(work / "floor")], env, cwd=str(REPO))
         rows_read = int(log[0])

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from pipelines.lib.ingest.landing import scan
 from pipelines.lib.ingest.sources import SOURCES
-from tests.lib.ingest.conftest import DAY, segment_event
+from tests.lib.conftest import DAY, segment_event
 
 POS_HEADER = ("order_id,store_id,guide_id,member_card,phone,order_time,sku,product_id,category,quantity,"
               "unit_price,line_amount,discount,coupon_type,payment_method,refund_of\n")

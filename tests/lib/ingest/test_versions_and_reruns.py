@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
-from tests.lib.ingest.conftest import DAY, segment_event
+from tests.lib.conftest import DAY, segment_event
 
 
 def order(status: str, updated_at: str, amount: float = 100.0) -> dict:
