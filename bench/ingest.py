@@ -62,7 +62,8 @@ def main() -> int:
                       "rows_per_s": round(rows_read / floor.wall_s)},
         }
         result["ratio_wall_pipeline_over_floor"] = round(pipe.wall_s / floor.wall_s, 2)
-        out = REPO / "bench" / "results" / f"{result['date']}-{opts.events}.json"
+        suffix = "" if opts.days == 10 else f"-{opts.days}nights"
+        out = REPO / "bench" / "results" / f"{result['date']}-{opts.events}{suffix}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=2) + "\n")
         p, f = result["pipeline"], result["floor"]

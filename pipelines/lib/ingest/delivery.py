@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -39,24 +41,46 @@ def connect(layout: Layout, memory_limit: str = "4GB", threads: int = 2) -> duck
     return con
 
 
-def _empty_lines(entity: Entity) -> pa.Table:
-    fields = [("_source_line", pa.int64()), ("_raw", pa.string()), ("_reader_problem", pa.string())]
+def _lines_schema(entity: Entity) -> pa.Schema:
+    fields = [("_file_order", pa.int64()), ("_source_file", pa.string()), ("_file_sha256", pa.string()),
+              ("_ingested_at", pa.timestamp("us")),
+              ("_source_line", pa.int64()), ("_raw", pa.string()), ("_reader_problem", pa.string())]
     if entity.format == "csv":
         fields += [(f.source, pa.string()) for f in entity.fields]
-    return pa.schema(fields).empty_table()
+    return pa.schema(fields)
 
 
-def _batches(source: Source, entity: Entity, path: Path) -> tuple[str, object]:
-    """The encoding and a batch iterator; refuses files whose shape is not the contract's."""
+def _check_shape(source: Source, entity: Entity, path: Path) -> str:
+    """The file's encoding; refuses files whose shape is not the contract's, before any row is read."""
     if entity.format == "jsonl":
-        return "utf-8", jsonl_batches(path)
+        return "utf-8"
     encoding = detect_encoding(path, source.encodings)
     header = csv_header(path, encoding)
-    wanted = [f.source for f in entity.fields]
-    missing = [c for c in wanted if c not in header and c not in entity.optional_columns]
+    missing = [f.source for f in entity.fields if f.source not in header and f.source not in entity.optional_columns]
     if missing:
         raise RefusedFile(f"missing required column(s) {', '.join(missing)}; the header has: {', '.join(header)}")
-    return encoding, csv_batches(path, encoding, wanted)
+    return encoding
+
+
+@dataclass
+class _Accepted:
+    """A file that passed the shape check, waiting for its entity's single parse query."""
+
+    report: FileReport
+    path: Path
+    order: int
+
+    def batches(self, entity: Entity, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+        tables = (jsonl_batches(self.path) if entity.format == "jsonl" else
+                  csv_batches(self.path, self.report.encoding, [f.source for f in entity.fields]))
+        r = self.report
+        for table in tables:
+            n = table.num_rows
+            table = table.add_column(0, "_ingested_at", pa.array([r.ingested_at] * n, pa.timestamp("us"))) \
+                .add_column(0, "_file_sha256", pa.array([r.file_sha256] * n, pa.string())) \
+                .add_column(0, "_source_file", pa.array([r.file] * n, pa.string())) \
+                .add_column(0, "_file_order", pa.array([self.order] * n, pa.int64()))
+            yield from table.cast(schema).to_batches()
 
 
 class DeliveryIngestor:
@@ -68,11 +92,10 @@ class DeliveryIngestor:
         self.refused_paths: list[Path] = []
         self.prior = prior_files(layout, source.name, day)
         self.sql = {e.name: compile_entity(source, e, day) for e in source.entities}
+        self.accepted: dict[str, list[_Accepted]] = {e.name: [] for e in source.entities}
         for e in source.entities:
-            con.register("lines", _empty_lines(e))
-            con.execute(f"CREATE OR REPLACE TABLE parsed_{e.name} AS SELECT 0 AS _file_order, ''::VARCHAR AS "
-                        f"_source_file, ''::VARCHAR AS _file_sha256, now()::TIMESTAMP AS _ingested_at, * "
-                        f"FROM ({self.sql[e.name]}) LIMIT 0")
+            con.register("lines", _lines_schema(e).empty_table())
+            con.execute(f"CREATE OR REPLACE TABLE parsed_{e.name} AS {self.sql[e.name]} LIMIT 0")
             con.unregister("lines")
 
     def _report(self, path: Path, entity: Entity | None, sha: str, status: str, encoding: str | None = None,
@@ -104,7 +127,7 @@ class DeliveryIngestor:
             self.files.append(self._report(path, entity, sha, "duplicate_file", rows=rows, duplicate_of=earlier,
                                            reason=f"same bytes as {earlier}"))
         else:
-            self._parse(path, entity, sha)
+            self._accept(path, entity, sha)
 
     def _count(self, path: Path, entity: Entity) -> int:
         try:
@@ -116,29 +139,56 @@ class DeliveryIngestor:
         except RefusedFile:
             return 0
 
-    def _parse(self, path: Path, entity: Entity, sha: str) -> None:
+    def _accept(self, path: Path, entity: Entity, sha: str) -> None:
         report = self._report(path, entity, sha, "ingested")
-        order = len(self.files)
         try:
-            report.encoding, batches = _batches(self.source, entity, path)
-            # One query per file over a lazy stream of batches: the parse SQL is large, so
-            # planning it per batch would cost more than running it; memory stays bounded.
-            schema = _empty_lines(entity).schema
-            stream = pa.RecordBatchReader.from_batches(
-                schema, (b for table in batches for b in table.cast(schema).to_batches()))
-            self.con.register("lines", stream)
-            self.con.execute(f"INSERT INTO parsed_{entity.name} SELECT ?, ?, ?, ?, * FROM ({self.sql[entity.name]})",
-                             [order, report.file, sha, report.ingested_at])
-            self.con.unregister("lines")
+            report.encoding = _check_shape(self.source, entity, path)
         except RefusedFile as exc:
-            self.con.execute(f"DELETE FROM parsed_{entity.name} WHERE _source_file = ?", [report.file])
-            report.status, report.reason = "refused", str(exc)
-            report.rows_read = report.rows_quarantined = self._count(path, entity)
-            self._refuse(report)
+            self._refuse_parsed(report, entity, exc)
             return
         if report.encoding != "utf-8":
             report.reason = f"decoded as {report.encoding}"
+        self.accepted[entity.name].append(_Accepted(report, path, len(self.files)))
         self.files.append(report)
+
+    def _parse(self, entity: Entity) -> None:
+        """Every accepted file of the entity in one query over a lazy stream of batches.
+
+        The parse SQL is large: planning it once per night, not per file or batch, is what keeps
+        small deliveries cheap; memory stays bounded by the batch size. A file found broken
+        mid-stream (a corrupt gzip) aborts the statement; it is refused and the rest re-read.
+        """
+        accepted = self.accepted[entity.name]
+        schema = _lines_schema(entity)
+        while accepted:
+            broken: list[tuple[_Accepted, RefusedFile]] = []
+
+            def stream() -> Iterator[pa.RecordBatch]:
+                for file in accepted:
+                    try:
+                        yield from file.batches(entity, schema)
+                    except RefusedFile as exc:
+                        broken.append((file, exc))
+                        raise
+
+            self.con.register("lines", pa.RecordBatchReader.from_batches(schema, stream()))
+            try:
+                self.con.execute(f"INSERT INTO parsed_{entity.name} {self.sql[entity.name]}")
+                return
+            except Exception:
+                if not broken:
+                    raise
+                file, exc = broken[0]
+                accepted.remove(file)
+                self.files.remove(file.report)
+                self._refuse_parsed(file.report, entity, exc)
+            finally:
+                self.con.unregister("lines")
+
+    def _refuse_parsed(self, report: FileReport, entity: Entity, exc: RefusedFile) -> None:
+        report.status, report.reason = "refused", str(exc)
+        report.rows_read = report.rows_quarantined = self._count(self.layout.data_dir / report.file, entity)
+        self._refuse(report)
 
     def _refuse(self, report: FileReport) -> None:
         self.files.append(report)
@@ -165,6 +215,7 @@ class DeliveryIngestor:
         staging.mkdir(parents=True)
         rows_per_entity: dict[str, int] = {}
         for e in self.source.entities:
+            self._parse(e)
             self.con.execute(f"CREATE OR REPLACE TABLE fate_{e.name} AS "
                              f"{fate_sql(e, f'parsed_{e.name}', self._prior_relation(e))}")
             staged = staging / e.name / "part-0.parquet"

@@ -1,7 +1,8 @@
 """Compile an `Entity` spec to the DuckDB SQL that types, normalises and judges each row.
 
-Input relation `lines`: `_source_line`, `_raw`, `_reader_problem` (set by the reader for
-undecodable, truncated or ragged lines) and, for CSV, one VARCHAR column per header name.
+Input relation `lines`: the file's lineage (`FILE_LINEAGE`), `_source_line`, `_raw`,
+`_reader_problem` (set by the reader for undecodable, truncated or ragged lines) and, for CSV,
+one VARCHAR column per header name. One query parses every file of an entity in a night.
 Output: the typed lake columns, flags, `_reject_reason` (null when the row is usable),
 `_warnings` (optional values that could not be typed and were nulled) and `_raw`.
 Pure string building, so it is tested without files.
@@ -15,6 +16,9 @@ from pipelines.lib.ingest.spec import Entity, Field, Kind, Source
 JUNK = "('', 'null', 'NULL', 'Null', 'None', 'none', 'undefined', 'NaN', 'nan')"
 ISO_OFFSET = r"'(Z|z|[+-]\d{2}(:?\d{2})?)$'"
 LOCAL_FORMATS = "['%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M:%S', '%Y/%m/%d %H:%M:%S', '%Y-%m-%d %H:%M:%S.%f']"
+
+# Carried through from each batch: which file a row came from and when that file was first seen.
+FILE_LINEAGE = ("_file_order", "_source_file", "_file_sha256", "_ingested_at")
 
 # Lake types: fixed per kind so every partition of an entity has the same schema.
 TYPES: dict[Kind, str] = {
@@ -144,6 +148,7 @@ def compile_entity(source: Source, entity: Entity, delivery_date: date) -> str:
 
     flags = "".join(f",\n  coalesce({fl.expression}, false) AS \"{fl.column}\"" for fl in entity.flags)
     columns = ", ".join(f'"{c}"' for c in entity.columns)
+    lineage = ", ".join(FILE_LINEAGE)
     not_object = "'line is JSON but not an object'" if entity.format == "jsonl" else "NULL"
     if entity.format == "jsonl":
         paths = ", ".join(_quote(f.source) for f in entity.fields)
@@ -161,7 +166,7 @@ def compile_entity(source: Source, entity: Entity, delivery_date: date) -> str:
         format_problem = "NULL"
     return f"""
 WITH extracted AS ({extracted}),
-cleaned AS (SELECT _source_line, _raw, _reader_problem, _is_object,
+cleaned AS (SELECT {lineage}, _source_line, _raw, _reader_problem, _is_object,
   {cleaned}
 FROM extracted),
 typed AS (SELECT *,
@@ -171,7 +176,7 @@ judged AS (SELECT *{flags},
   coalesce(_reader_problem, {format_problem}, nullif(concat_ws('; ', {', '.join(hard) or 'NULL'}), '')) AS _reject_reason,
   concat_ws(chr(31), {', '.join(soft) or 'NULL'}) AS _warning_text
 FROM typed)
-SELECT _source_line, {columns}, _reject_reason,
+SELECT {lineage}, _source_line, {columns}, _reject_reason,
   CASE WHEN _reject_reason IS NULL AND _warning_text <> '' THEN string_split(_warning_text, chr(31))
        ELSE []::VARCHAR[] END AS _warnings,
   CASE WHEN _reject_reason IS NULL THEN NULL ELSE _raw END AS _raw

@@ -166,3 +166,17 @@ def test_a_row_with_too_few_csv_fields_is_quarantined_with_the_count(landing):
     assert ok["article_title"] == "Spring, new"
     [bad] = landing.quarantine("official_account")
     assert (bad["_source_line"], bad["reason"]) == (3, "expected 7 fields as in the header, found 6")
+
+
+def test_a_corrupt_gzip_is_refused_and_the_nights_other_files_still_land(landing):
+    import gzip
+
+    good = "".join(json.dumps(segment_event(f"m{i}")) + "\n" for i in range(50))
+    landing.write_jsonl("app", "a-good.jsonl", [segment_event("first")])
+    cut = landing.write("app", "b-cut.jsonl.gz", b"")
+    cut.write_bytes(gzip.compress(good.encode(), mtime=0)[:-30])  # an interrupted transfer
+    landing.write_jsonl("app", "c-good.jsonl", [segment_event("last")])
+    report = landing.ingest("app")
+    [refused] = report.refused
+    assert refused.file.endswith("b-cut.jsonl.gz") and refused.reason.startswith("cannot decompress")
+    assert [r["message_id"] for r in landing.lake("app", "events")] == ["first", "last"]
