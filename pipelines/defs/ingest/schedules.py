@@ -6,7 +6,7 @@ from datetime import date
 
 import dagster as dg
 
-from pipelines.defs.ingest.assets import INGEST_ASSETS, LANDING_ZONE, landing_zone
+from pipelines.defs.ingest.assets import INGEST_ASSETS, landing_zone
 from pipelines.defs.resources import DELIVERY_DATES, LakeResource
 from pipelines.lib.ingest.landing import delivery_dates
 from pipelines.lib.ingest.sources import SOURCES
@@ -42,6 +42,3 @@ def new_delivery_sensor(context: dg.SensorEvaluationContext, lake: LakeResource)
         seen[key] = signature
         requests.append(dg.RunRequest(partition_key=key, run_key=f"{key}:{signature}"))
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
-
-
-__all__ = ["nightly", "nightly_schedule", "new_delivery_sensor", "LANDING_ZONE"]

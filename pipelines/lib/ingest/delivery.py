@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,11 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.lib.ingest.dedupe import fate_sql
+from pipelines.lib.ingest.files import AcceptedFile, check_shape, lines_schema
 from pipelines.lib.ingest.ingest_log import prior_files, write_log
 from pipelines.lib.ingest.parse_sql import compile_entity
-from pipelines.lib.ingest.reading import (
-    RefusedFile, count_records, csv_batches, csv_header, detect_encoding, file_sha256, jsonl_batches,
-)
+from pipelines.lib.ingest.reading import RefusedFile, count_records, detect_encoding, file_sha256
 from pipelines.lib.ingest.report import DeliveryReport, FileReport
 from pipelines.lib.ingest.spec import Entity, Source
 from pipelines.lib.layout import Layout, remove_dir, replace_dir
@@ -41,48 +39,6 @@ def connect(layout: Layout, memory_limit: str = "4GB", threads: int = 2) -> duck
     return con
 
 
-def _lines_schema(entity: Entity) -> pa.Schema:
-    fields = [("_file_order", pa.int64()), ("_source_file", pa.string()), ("_file_sha256", pa.string()),
-              ("_ingested_at", pa.timestamp("us")),
-              ("_source_line", pa.int64()), ("_raw", pa.string()), ("_reader_problem", pa.string())]
-    if entity.format == "csv":
-        fields += [(f.source, pa.string()) for f in entity.fields]
-    return pa.schema(fields)
-
-
-def _check_shape(source: Source, entity: Entity, path: Path) -> str:
-    """The file's encoding; refuses files whose shape is not the contract's, before any row is read."""
-    if entity.format == "jsonl":
-        return "utf-8"
-    encoding = detect_encoding(path, source.encodings)
-    header = csv_header(path, encoding)
-    missing = [f.source for f in entity.fields if f.source not in header and f.source not in entity.optional_columns]
-    if missing:
-        raise RefusedFile(f"missing required column(s) {', '.join(missing)}; the header has: {', '.join(header)}")
-    return encoding
-
-
-@dataclass
-class _Accepted:
-    """A file that passed the shape check, waiting for its entity's single parse query."""
-
-    report: FileReport
-    path: Path
-    order: int
-
-    def batches(self, entity: Entity, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-        tables = (jsonl_batches(self.path) if entity.format == "jsonl" else
-                  csv_batches(self.path, self.report.encoding, [f.source for f in entity.fields]))
-        r = self.report
-        for table in tables:
-            n = table.num_rows
-            table = table.add_column(0, "_ingested_at", pa.array([r.ingested_at] * n, pa.timestamp("us"))) \
-                .add_column(0, "_file_sha256", pa.array([r.file_sha256] * n, pa.string())) \
-                .add_column(0, "_source_file", pa.array([r.file] * n, pa.string())) \
-                .add_column(0, "_file_order", pa.array([self.order] * n, pa.int64()))
-            yield from table.cast(schema).to_batches()
-
-
 class DeliveryIngestor:
     """Holds the night's state while files are parsed into one in-memory table per entity."""
 
@@ -92,9 +48,9 @@ class DeliveryIngestor:
         self.refused_paths: list[Path] = []
         self.prior = prior_files(layout, source.name, day)
         self.sql = {e.name: compile_entity(source, e, day) for e in source.entities}
-        self.accepted: dict[str, list[_Accepted]] = {e.name: [] for e in source.entities}
+        self.accepted: dict[str, list[AcceptedFile]] = {e.name: [] for e in source.entities}
         for e in source.entities:
-            con.register("lines", _lines_schema(e).empty_table())
+            con.register("lines", lines_schema(e).empty_table())
             con.execute(f"CREATE OR REPLACE TABLE parsed_{e.name} AS {self.sql[e.name]} LIMIT 0")
             con.unregister("lines")
 
@@ -142,13 +98,13 @@ class DeliveryIngestor:
     def _accept(self, path: Path, entity: Entity, sha: str) -> None:
         report = self._report(path, entity, sha, "ingested")
         try:
-            report.encoding = _check_shape(self.source, entity, path)
+            report.encoding = check_shape(self.source, entity, path)
         except RefusedFile as exc:
             self._refuse_parsed(report, entity, exc)
             return
         if report.encoding != "utf-8":
             report.reason = f"decoded as {report.encoding}"
-        self.accepted[entity.name].append(_Accepted(report, path, len(self.files)))
+        self.accepted[entity.name].append(AcceptedFile(report, path, len(self.files)))
         self.files.append(report)
 
     def _parse(self, entity: Entity) -> None:
@@ -159,9 +115,9 @@ class DeliveryIngestor:
         mid-stream (a corrupt gzip) aborts the statement; it is refused and the rest re-read.
         """
         accepted = self.accepted[entity.name]
-        schema = _lines_schema(entity)
+        schema = lines_schema(entity)
         while accepted:
-            broken: list[tuple[_Accepted, RefusedFile]] = []
+            broken: list[tuple[AcceptedFile, RefusedFile]] = []
 
             def stream() -> Iterator[pa.RecordBatch]:
                 for file in accepted:
