@@ -61,9 +61,7 @@ def generate(data_dir: Path | None, customers: int, days: int, start: date, seed
 @click.option("--from", "first", callback=_date, default=None, help="First night of a range.")
 @click.option("--to", "last", callback=_date, default=None, help="Last night of a range (inclusive).")
 @click.option("--all", "every", is_flag=True, help="Every night that has deliveries.")
-@click.option("--full-refresh", is_flag=True, help="Rebuild from the whole lake (downstream stages).")
-def run(data_dir: Path | None, day: date | None, first: date | None, last: date | None, every: bool,
-        full_refresh: bool) -> None:
+def run(data_dir: Path | None, day: date | None, first: date | None, last: date | None, every: bool) -> None:
     """Run nights through the pipeline, in order; exits 1 with the reason when a night fails."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

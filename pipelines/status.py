@@ -30,6 +30,7 @@ def asset_statuses(settings: Settings) -> tuple[date | None, list[AssetStatus]]:
     instance = dg.DagsterInstance.get()
     latest_delivery = (delivery_dates(Layout(settings.data_dir), set(SOURCES)) or [None])[-1]
     graph = defs().resolve_asset_graph()
+    step_errors = _latest_run_step_errors(instance)
     out = []
     for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
         name = key.to_user_string()
@@ -38,7 +39,10 @@ def asset_statuses(settings: Settings) -> tuple[date | None, list[AssetStatus]]:
         failed = _failed_checks(instance, key, ok_event.run_id if ok_event else None)
         last_night = mat.partition if mat else None
         rows = mat.metadata["dagster/row_count"].value if mat and "dagster/row_count" in mat.metadata else None
-        if mat is None:
+        step_error = step_errors.get("__".join(key.path))
+        if step_error and not failed:
+            out.append(AssetStatus(name, "failed", last_night, rows, step_error))
+        elif mat is None:
             out.append(AssetStatus(name, "never run", None, None))
         elif failed:
             out.append(AssetStatus(name, "failed", last_night, rows, "; ".join(failed)))
@@ -47,6 +51,22 @@ def asset_statuses(settings: Settings) -> tuple[date | None, list[AssetStatus]]:
         else:
             out.append(AssetStatus(name, "ok", last_night, rows))
     return latest_delivery, out
+
+
+def _latest_run_step_errors(instance) -> dict[str, str]:
+    """Step key -> first line of its error, for the newest nightly run (a crash leaves no materialization)."""
+    import dagster as dg
+
+    runs = instance.get_runs(filters=dg.RunsFilter(job_name="nightly"), limit=1)
+    if not runs:
+        return {}
+    errors = {}
+    for record in instance.all_logs(runs[0].run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
+        event = record.dagster_event
+        error = event.step_failure_data.error
+        message = error.message.strip().splitlines()[0] if error else "failed"
+        errors[event.step_key] = f"night {runs[0].tags.get('dagster/partition', '?')}: {message}"
+    return errors
 
 
 def _failed_checks(instance, key, run_id: str | None) -> list[str]:

@@ -70,3 +70,11 @@ def test_cdp_run_exits_non_zero_and_explains_the_failed_gate(tmp_path):
     assert f"cdp run --date {DAY}" in proc.stderr
     # the other sources of that night were still ingested
     assert (tmp_path / "lake" / "app" / "events" / f"delivery_date={DAY}" / "part-0.parquet").exists()
+
+    status = subprocess.run([str(cdp), "status", "--data-dir", str(tmp_path)], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert status.returncode == 1
+    rows = {line.split()[0]: line.split()[1:] for line in status.stdout.splitlines() if line.startswith("lake/")}
+    assert rows["lake/pos"][:2] == ["failed", str(DAY)] and "delivery_files_are_readable" in " ".join(rows["lake/pos"])
+    assert rows["lake/app"][:3] == ["ok", str(DAY), "1"]
+    assert "Last night's files: 2 (1 refused)" in status.stdout
