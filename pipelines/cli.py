@@ -95,6 +95,8 @@ def run(data_dir: Path | None, day: date | None, first: date | None, last: date 
             progress.advance(task)
 
         results = run_nights(days, settings, on_night)
+    for problem in sorted({p for night in results for p in night.ignored}):
+        click.echo(f"landing zone: {problem}", err=True)
     failed = [n for n in results if not n.success]
     if failed:
         click.echo("\n" + failed[0].explain(), err=True)

@@ -28,6 +28,7 @@ class NightResult:
     failed_steps: list[str] = field(default_factory=list)
     failed_gates: list[str] = field(default_factory=list)  # blocking checks that failed
     warnings: list[str] = field(default_factory=list)  # non-blocking checks that failed
+    ignored: list[str] = field(default_factory=list)  # landing-zone folders reported and ignored
     errors: list[str] = field(default_factory=list)
     quarantine: str = "quarantine/"
 
@@ -36,7 +37,8 @@ class NightResult:
         parts = [f"Night {self.day} failed (run {self.run_id[:8]})."]
         if self.failed_gates:
             parts.append("Gates that stopped it: " + " | ".join(self.failed_gates) + ".")
-        other = [s for s in self.failed_steps if not any(s.split("__")[-1] in g for g in self.failed_gates)]
+        gated = {g.split(" ")[0] for g in self.failed_gates}  # asset keys such as lake/pos
+        other = [s for s in self.failed_steps if s.replace("__", "/") not in gated]
         if other:
             parts.append("Steps that failed: " + ", ".join(other) + ".")
         if self.errors:
@@ -65,6 +67,9 @@ def run_night(day: date, settings: Settings, instance=None) -> NightResult:
                         quarantine=str(settings.data_dir / "quarantine"))
     for event in result.get_asset_materialization_events():
         mat = event.step_materialization_data.materialization
+        ignored = mat.metadata.get("ignored")
+        if ignored is not None and ignored.value != "nothing":
+            night.ignored = ignored.value.splitlines()
         rows = mat.metadata.get("dagster/row_count")
         if rows is not None:
             night.rows[mat.asset_key.to_user_string()] = rows.value

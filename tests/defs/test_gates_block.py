@@ -59,6 +59,9 @@ def test_a_refused_file_blocks_only_the_downstream_of_its_own_source(tmp_path):
 
 def test_cdp_run_exits_non_zero_and_explains_the_failed_gate(tmp_path):
     _deliver(tmp_path)
+    stray = tmp_path / "raw" / "tiktok" / DAY.isoformat() / "e.jsonl"
+    stray.parent.mkdir(parents=True)
+    stray.write_text("{}\n")
     env = {**os.environ, "CDP_DAGSTER_STORAGE": str(tmp_path / ".dagster")}
     cdp = Path(sys.executable).parent / "cdp"
     proc = subprocess.run([str(cdp), "run", "--data-dir", str(tmp_path), "--date", DAY.isoformat()],
@@ -68,6 +71,7 @@ def test_cdp_run_exits_non_zero_and_explains_the_failed_gate(tmp_path):
     assert f"lake/pos delivery_files_are_readable: raw/pos/{DAY}/till.csv refused: missing required column(s) phone" \
         in proc.stderr
     assert f"cdp run --date {DAY}" in proc.stderr
+    assert "landing zone: raw/tiktok/ is not a known source (ignored)" in proc.stderr
     # the other sources of that night were still ingested
     assert (tmp_path / "lake" / "app" / "events" / f"delivery_date={DAY}" / "part-0.parquet").exists()
 

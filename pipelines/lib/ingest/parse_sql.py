@@ -62,8 +62,11 @@ def _phone(x: str) -> str:
 def value_sql(kind: Kind, x: str, tz: str) -> str:
     """The typed value of cleaned VARCHAR expression `x`, or NULL when it cannot be typed."""
     match kind:
-        case "text" | "json":
+        case "text":
             return x
+        case "json":
+            # A scalar where an object belongs (`"properties": "oops"`) must not abort the night.
+            return f"CASE WHEN json_valid({x}) THEN {x} END"
         case "upper":
             return f"upper({x})"
         case "lower":

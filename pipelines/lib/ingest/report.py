@@ -66,8 +66,3 @@ class DeliveryReport:
 
     def log_table(self) -> pa.Table:
         return pa.Table.from_pylist([asdict(f) for f in self.files], schema=LOG_SCHEMA)
-
-    def summary(self) -> str:
-        return (f"{self.source} {self.delivery_date}: {len(self.files)} files, {self.total('rows_read')} rows read = "
-                f"{self.total('rows_in_lake')} in lake + {self.total('rows_quarantined')} quarantined + "
-                f"{self.total('rows_deduplicated')} deduplicated")

@@ -180,3 +180,12 @@ def test_a_corrupt_gzip_is_refused_and_the_nights_other_files_still_land(landing
     [refused] = report.refused
     assert refused.file.endswith("b-cut.jsonl.gz") and refused.reason.startswith("cannot decompress")
     assert [r["message_id"] for r in landing.lake("app", "events")] == ["first", "last"]
+
+
+def test_a_scalar_where_an_object_belongs_is_a_warning_not_a_crash(landing):
+    # Regression: casting `"properties": "oops"` to JSON aborted the whole night's query.
+    landing.write_jsonl("app", "e.jsonl", [{**segment_event("m1"), "properties": "oops"}, segment_event("m2")])
+    landing.ingest("app")
+    rows = landing.lake("app", "events")
+    assert [r["message_id"] for r in rows] == ["m1", "m2"]
+    assert list(rows[0]["_warnings"]) == ["properties: not JSON: 'oops'"]
