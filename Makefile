@@ -9,6 +9,7 @@ DEMO_CUSTOMERS ?= 20000
 DEMO_DAYS ?= 60
 DEMO_START ?= 2026-01-01
 BENCH_EVENTS ?= 1000000
+BENCH_PEOPLE ?= 1000000
 
 # The machine's environment sets PYTHONDONTWRITEBYTECODE; byte-code caching saves seconds
 # of import time (Dagster, Great Expectations) on every command.
@@ -36,8 +37,10 @@ demo: install ## generate a sample world (20k customers, 60 days) and run every 
 	@echo "Outputs:  $(DATA_DIR)/lake/<source>/<entity>/delivery_date=*/part-0.parquet  (typed lake)"
 	@echo "          $(DATA_DIR)/lake/_ingest_log.parquet  (every file, reconciled)"
 	@echo "          $(DATA_DIR)/quarantine/<source>/delivery_date=*/  (bad rows and files, with reasons)"
+	@echo "          $(DATA_DIR)/warehouse/cdp.duckdb  (customers, identity_map, events, orders, identity_changes)"
 	@echo "Next:     make ui   -> Dagster UI on http://127.0.0.1:3000 (runs, gates, lineage)"
 	@echo "          $(BIN)/python -c \"import duckdb; duckdb.sql(\\\"from '$(DATA_DIR)/lake/_ingest_log.parquet'\\\").show()\""
+	@echo "          $(BIN)/python -c \"import duckdb; duckdb.connect('$(DATA_DIR)/warehouse/cdp.duckdb', read_only=True).sql('from customers limit 5').show()\""
 
 test: install ## run the whole test suite
 	$(BIN)/pytest -q -n 2 --dist loadgroup
@@ -46,12 +49,13 @@ ui: install ## open the Dagster UI on the local instance
 	CDP_DATA_DIR=$(abspath $(DATA_DIR)) CDP_DAGSTER_STORAGE=$(abspath $(DATA_DIR))/.dagster DAGSTER_HOME=$(CURDIR) \
 		$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
 
-bench: install ## benchmark ingestion on BENCH_EVENTS events against a DuckDB floor
+bench: install ## benchmark ingestion (BENCH_EVENTS) and identity resolution (BENCH_PEOPLE) against DuckDB floors
 	$(BIN)/python -m bench.ingest --events $(BENCH_EVENTS)
+	$(BIN)/python -m bench.identity --people $(BENCH_PEOPLE)
 
 lock: ## re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile --quiet pyproject.toml --extra test --python-version 3.11 -o requirements.lock
 
 clean: ## remove generated data, the local Dagster instance and .venv
-	rm -rf $(DATA_DIR)/raw $(DATA_DIR)/truth $(DATA_DIR)/lake $(DATA_DIR)/quarantine $(DATA_DIR)/.dagster \
+	rm -rf $(DATA_DIR)/raw $(DATA_DIR)/truth $(DATA_DIR)/lake $(DATA_DIR)/quarantine $(DATA_DIR)/.dagster $(DATA_DIR)/warehouse \
 		$(DATA_DIR)/.staging $(VENV)

@@ -61,7 +61,10 @@ def generate(data_dir: Path | None, customers: int, days: int, start: date, seed
 @click.option("--from", "first", callback=_date, default=None, help="First night of a range.")
 @click.option("--to", "last", callback=_date, default=None, help="Last night of a range (inclusive).")
 @click.option("--all", "every", is_flag=True, help="Every night that has deliveries.")
-def run(data_dir: Path | None, day: date | None, first: date | None, last: date | None, every: bool) -> None:
+@click.option("--build-each-night", is_flag=True,
+              help="Build the warehouse after every night of a range, not only after the last one.")
+def run(data_dir: Path | None, day: date | None, first: date | None, last: date | None, every: bool,
+        build_each_night: bool) -> None:
     """Run nights through the pipeline, in order; exits 1 with the reason when a night fails."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -94,7 +97,7 @@ def run(data_dir: Path | None, day: date | None, first: date | None, last: date 
                                    + (f"  ({len(night.warnings)} warnings)" if night.warnings else ""))
             progress.advance(task)
 
-        results = run_nights(days, settings, on_night)
+        results = run_nights(days, settings, on_night, build_each_night=build_each_night)
     for problem in sorted({p for night in results for p in night.ignored}):
         click.echo(f"landing zone: {problem}", err=True)
     failed = [n for n in results if not n.success]

@@ -48,15 +48,19 @@ class NightResult:
         return " ".join(parts)
 
 
-def run_night(day: date, settings: Settings, instance=None) -> NightResult:
-    """One night in this process; never raises for a failed step or gate, reports it instead."""
+def run_night(day: date, settings: Settings, instance=None, build: bool = True) -> NightResult:
+    """One night in this process; never raises for a failed step or gate, reports it instead.
+
+    `build=False` only ingests (the `ingest` job): a backfill builds the warehouse once, as of
+    its last night, since every warehouse table is rebuilt as of the night it is built for.
+    """
     import dagster as dg
 
     from pipelines.definitions import defs
     from pipelines.defs.resources import LakeResource
 
     instance = instance or dg.DagsterInstance.get()
-    job = defs().resolve_job_def("nightly")
+    job = defs().resolve_job_def("nightly" if build else "ingest")
     result = job.execute_in_process(
         partition_key=day.isoformat(), instance=instance, raise_on_error=False,
         resources={"lake": LakeResource.from_settings(settings)},
@@ -81,21 +85,28 @@ def run_night(day: date, settings: Settings, instance=None) -> NightResult:
         if event.is_step_failure:
             night.failed_steps.append(event.step_key)
             error = event.step_failure_data.error
+            while error is not None and error.cause is not None and "Error occurred while" in error.message:
+                error = error.cause  # Dagster's wrapper says nothing: report what went wrong
             if error and "asset check" not in error.message:
                 night.errors.append(f"{event.step_key}: {error.message.strip().splitlines()[0]}")
     return night
 
 
 def run_nights(days: list[date], settings: Settings,
-               on_night: Callable[[NightResult], None] | None = None) -> list[NightResult]:
-    """Run `days` in order; stop at the first failed night (later nights build on it)."""
+               on_night: Callable[[NightResult], None] | None = None,
+               build_each_night: bool = False) -> list[NightResult]:
+    """Run `days` in order; stop at the first failed night (later nights build on it).
+
+    Every night is ingested; the warehouse is built for the last night only, unless
+    `build_each_night` (to record identity changes night by night).
+    """
     use_instance_for(settings)
     import dagster as dg
 
     instance = dg.DagsterInstance.get()
     results = []
-    for day in days:
-        night = run_night(day, settings, instance)
+    for i, day in enumerate(days):
+        night = run_night(day, settings, instance, build=build_each_night or i == len(days) - 1)
         results.append(night)
         if on_night:
             on_night(night)

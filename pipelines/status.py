@@ -12,6 +12,12 @@ from pipelines.runner import use_instance_for
 from pipelines.settings import Settings
 
 
+# Intermediate steps (staging views, seeds) are not stages a data engineer checks on.
+HIDDEN_GROUPS = {"staging", "rules"}
+# Groups of the one `warehouse` step (a single `dbt build`).
+WAREHOUSE_GROUPS = {"identity", "customers", "behaviour"}
+
+
 @dataclass
 class AssetStatus:
     asset: str
@@ -33,13 +39,16 @@ def asset_statuses(settings: Settings) -> tuple[date | None, list[AssetStatus]]:
     step_errors = _latest_run_step_errors(instance)
     out = []
     for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        group = graph.get(key).group_name
+        if group in HIDDEN_GROUPS:
+            continue
         name = key.to_user_string()
         ok_event = instance.get_latest_materialization_event(key)
         mat = ok_event.asset_materialization if ok_event else None
         failed = _failed_checks(instance, key, ok_event.run_id if ok_event else None)
         last_night = mat.partition if mat else None
         rows = mat.metadata["dagster/row_count"].value if mat and "dagster/row_count" in mat.metadata else None
-        step_error = step_errors.get("__".join(key.path))
+        step_error = step_errors.get("warehouse" if group in WAREHOUSE_GROUPS else "__".join(key.path))
         if step_error and not failed:
             out.append(AssetStatus(name, "failed", last_night, rows, step_error))
         elif mat is None:
@@ -57,7 +66,7 @@ def _latest_run_step_errors(instance) -> dict[str, str]:
     """Step key -> first line of its error, for the newest nightly run (a crash leaves no materialization)."""
     import dagster as dg
 
-    runs = instance.get_runs(filters=dg.RunsFilter(job_name="nightly"), limit=1)
+    runs = instance.get_runs(limit=1)
     if not runs:
         return {}
     errors = {}

@@ -3,6 +3,9 @@
 from pathlib import Path
 
 import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR
 
 from pipelines.lib.layout import Layout
 from pipelines.settings import Settings
@@ -33,4 +36,7 @@ class LakeResource(dg.ConfigurableResource):
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    return dg.Definitions(resources={"lake": LakeResource.from_settings(SETTINGS)})
+    return dg.Definitions(resources={
+        "lake": LakeResource.from_settings(SETTINGS),
+        "dbt": DbtCliResource(project_dir=str(PROJECT_DIR), profiles_dir=str(PROJECT_DIR), dbt_executable=str(DBT)),
+    })

@@ -32,3 +32,23 @@ def test_the_nightly_job_has_a_schedule_and_a_delivery_sensor():
     assert d.resolve_job_def("nightly").partitions_def is not None
     assert d.resolve_schedule_def("nightly_schedule").cron_schedule == "0 3 * * *"
     assert d.resolve_sensor_def("new_delivery_sensor").job_name == "nightly"
+
+
+def test_the_warehouse_reads_the_lake_assets_and_erasure_follows_the_build():
+    graph = defs().resolve_asset_graph()
+    for source in SOURCES.values():
+        for entity in source.entities:
+            staging = graph.get(dg.AssetKey(f"stg_{source.name}__{entity.name}"))
+            assert staging.parent_keys == {dg.AssetKey(["lake", source.name])}
+            assert staging.group_name == "staging"
+    assert graph.get(dg.AssetKey("identity_map")).group_name == "customers"
+    assert graph.get(dg.AssetKey("events")).group_name == "behaviour"
+    assert graph.get(dg.AssetKey("erasures")).parent_keys == {dg.AssetKey("identity_resolution")}
+
+
+def test_dbt_tests_are_asset_checks_of_the_models_they_test():
+    graph = defs().resolve_asset_graph()
+    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    assert ("events", "unique_events_event_id") in checks
+    assert ("identity_map", "not_null_identity_map_customer_id") in checks
+    assert ("customers", "unique_customers_customer_id") in checks

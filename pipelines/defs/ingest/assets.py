@@ -15,7 +15,8 @@ from pipelines.lib.ingest.spec import Source
 LANDING_ZONE = dg.AssetKey(["raw", "landing_zone"])
 
 
-@dg.asset(key=LANDING_ZONE, group_name="raw", partitions_def=DELIVERY_DATES, kinds={"file"})
+@dg.asset(key=LANDING_ZONE, group_name="raw", partitions_def=DELIVERY_DATES, kinds={"file"},
+          backfill_policy=dg.BackfillPolicy.multi_run(1))
 def landing_zone(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     """The night's deliveries as the channels dropped them: files per source, unknown folders."""
     found = scan(lake.layout, date.fromisoformat(context.partition_key), set(SOURCES))
@@ -44,7 +45,8 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
 
     @dg.asset(key=key, group_name="lake", partitions_def=DELIVERY_DATES, deps=[LANDING_ZONE],
               check_specs=checks, kinds={"parquet", "duckdb"}, description=source.description,
-              metadata={"entities": ", ".join(e.name for e in source.entities)})
+              metadata={"entities": ", ".join(e.name for e in source.entities)},
+              backfill_policy=dg.BackfillPolicy.multi_run(1))
     def ingest(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
         day = date.fromisoformat(context.partition_key)
         report = ingest_delivery(lake.layout, source, day, lake.duckdb_memory_limit, lake.duckdb_threads)

@@ -159,9 +159,13 @@ class DeliveryIngestor:
                 paths.append(str(part / "part-0.parquet"))
         if not paths:
             return None
-        cols = ", ".join(f'"{c}"' for c in (*entity.natural_key, *([entity.version] if entity.version else [])))
+        # Partitions written before a key column existed (schema evolution) read it as NULL.
+        present = {r[0] for r in self.con.execute(
+            "DESCRIBE SELECT * FROM read_parquet(?, union_by_name = true)", [paths]).fetchall()}
+        cols = ", ".join(f'"{c}"' if c in present else f'NULL AS "{c}"'
+                         for c in (*entity.natural_key, *([entity.version] if entity.version else [])))
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE prior_{entity.name} AS SELECT DISTINCT {cols} "
-                         f"FROM read_parquet(?)", [paths])
+                         f"FROM read_parquet(?, union_by_name = true)", [paths])
         return f"prior_{entity.name}"
 
     def finish(self) -> DeliveryReport:

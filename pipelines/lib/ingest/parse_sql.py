@@ -150,6 +150,10 @@ def compile_entity(source: Source, entity: Entity, delivery_date: date) -> str:
     hard += [f"CASE WHEN {r.when} THEN {r.reason} END" for r in entity.rules]
 
     flags = "".join(f",\n  coalesce({fl.expression}, false) AS \"{fl.column}\"" for fl in entity.flags)
+    if entity.copy_number:
+        same = ", ".join(f'"{k}"' for k in entity.natural_key if k != entity.copy_number)
+        flags += (f",\n  row_number() OVER (PARTITION BY _source_file, {same} ORDER BY _source_line)"
+                  f' AS "{entity.copy_number}"')
     columns = ", ".join(f'"{c}"' for c in entity.columns)
     lineage = ", ".join(FILE_LINEAGE)
     not_object = "'line is JSON but not an object'" if entity.format == "jsonl" else "NULL"

@@ -28,6 +28,9 @@ class Field:
     required: bool = False
     # A closed value set: a value outside it sends the row to quarantine.
     allowed: tuple[str, ...] = ()
+    # The identifier type this column holds for the record's own subject (erasure deletes the
+    # records whose identifying columns hold an erased person's identifier).
+    identifies: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,13 +68,18 @@ class Entity:
     dedupe_lookback_days: int = 7
     # False for full snapshots: an identical file on another day is that day's snapshot.
     dedupe_files_across_days: bool = True
+    # For records without an id of their own (till lines): a column numbering identical records
+    # within one file (1, 2, ...). Part of the natural key, it keeps two scans of the same item
+    # as two lines while the same line re-sent in another file is still a duplicate.
+    copy_number: str | None = None
 
     def matches(self, file_name: str) -> bool:
         return any(fnmatch(file_name, p) for p in self.patterns)
 
     @property
     def columns(self) -> list[str]:
-        return [f.column for f in self.fields] + [f.column for f in self.flags]
+        copy = [self.copy_number] if self.copy_number else []
+        return [f.column for f in self.fields] + [f.column for f in self.flags] + copy
 
 
 @dataclass(frozen=True)

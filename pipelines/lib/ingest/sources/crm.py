@@ -18,9 +18,9 @@ MEMBERS = Entity(
     format="csv",
     patterns=("*.csv", "*.csv.gz"),
     fields=(
-        Field("member_id", "member_id", "upper", required=True),
-        Field("phone", "phone", "phone"),
-        Field("email", "email", "email"),
+        Field("member_id", "member_id", "upper", required=True, identifies="member_id"),
+        Field("phone", "phone", "phone", identifies="phone"),
+        Field("email", "email", "email", identifies="email"),
         Field("name", "name"),
         Field("gender", "gender"),  # M/F/男/女/1/2/unknown: mapped in the golden record
         Field("birthday", "birthday", "date"),

@@ -8,8 +8,8 @@ EVENTS = Entity(
     fields=(
         Field("guide_id", "guide_id", required=True),
         Field("store_id", "store_id"),
-        Field("external_userid", "external_userid", required=True),
-        Field("unionid", "unionid"),
+        Field("external_userid", "external_userid", required=True, identifies="external_userid"),
+        Field("unionid", "unionid", identifies="unionid"),
         Field("action", "action", required=True,
               allowed=("add_friend", "chat", "share_product", "send_coupon", "invite_to_store")),
         Field("product_id", "product_id"),

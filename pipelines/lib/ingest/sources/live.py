@@ -7,8 +7,8 @@ EVENTS = Entity(
     patterns=("*.jsonl", "*.jsonl.gz", "*.json", "*.json.gz"),
     fields=(
         Field("room_id", "$.room_id", required=True),
-        Field("openid", "$.openid", required=True),
-        Field("unionid", "$.unionid"),
+        Field("openid", "$.openid", required=True, identifies="openid"),
+        Field("unionid", "$.unionid", identifies="unionid"),
         Field("action", "$.action", required=True,
               allowed=("enter", "leave", "like", "comment", "product_click", "share")),
         Field("product_id", "$.product_id"),

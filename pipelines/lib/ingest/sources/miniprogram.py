@@ -9,13 +9,13 @@ EVENTS = Entity(
     patterns=("*.jsonl", "*.jsonl.gz", "*.json", "*.json.gz"),
     fields=(
         Field("appid", "$.appid", required=True),
-        Field("openid", "$.openid", required=True),
-        Field("unionid", "$.unionid"),  # empty until the user authorised
+        Field("openid", "$.openid", required=True, identifies="openid"),
+        Field("unionid", "$.unionid", identifies="unionid"),  # empty until the user authorised
         Field("event", "$.event", required=True),
         Field("page_path", "$.page_path"),
         Field("scene", "$.scene"),
         Field("share_from_openid", "$.share_from_openid"),
-        Field("gdt_vid", "$.gdt_vid"),
+        Field("gdt_vid", "$.gdt_vid", identifies="click_id"),
         Field("room_id", "$.room_id"),
         Field("article_id", "$.article_id"),
         Field("product_id", "$.product_id"),

@@ -7,8 +7,8 @@ EVENTS = Entity(
     patterns=("*.csv", "*.csv.gz"),
     fields=(
         Field("appid", "appid", required=True),
-        Field("openid", "openid", required=True),
-        Field("unionid", "unionid"),
+        Field("openid", "openid", required=True, identifies="openid"),
+        Field("unionid", "unionid", identifies="unionid"),
         Field("article_id", "article_id"),
         Field("article_title", "article_title"),
         Field("action", "action", required=True,

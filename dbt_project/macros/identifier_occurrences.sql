@@ -1,0 +1,17 @@
+{#- Every identifier a staging model's records carry, one row per (record, identifier).
+    `columns` maps an id_type to the column holding it in normal form; nulls are skipped. -#}
+{% macro identifier_occurrences(model, columns, seen_at='occurred_at', where=none) %}
+select source, record_id, id_type, id_value, seen_at
+from (
+    unpivot (
+        select source, record_id, {{ seen_at }} as seen_at,
+            {%- for id_type, column in columns.items() %}
+            cast({{ column }} as varchar) as {{ id_type }}{{ "," if not loop.last }}
+            {%- endfor %}
+        from {{ ref(model) }}
+        {% if where %}where {{ where }}{% endif %}
+    )
+    on {{ columns.keys() | join(', ') }}
+    into name id_type value id_value
+)
+{% endmacro %}

@@ -1,0 +1,78 @@
+-- The behaviour layer: every event of every source, typed, with its customer, business date,
+-- canonical event type (seed `event_taxonomy`) and marketing channel and touchpoint (seed
+-- `channel_mapping`). Events whose identifiers resolve to nobody (no identifier, or only junk
+-- and hub ones) are kept under the `anonymous` customer.
+with typed as (
+    select
+        u.*,
+        coalesce(t.event_type, regexp_replace(lower(trim(u.source_event)), '[^a-z0-9]+', '_', 'g'))
+            as event_type,
+        t.event_type is not null as is_known_event_type
+    from {{ ref('behaviour_unioned') }} u
+    left join {{ ref('event_taxonomy') }} t
+        on t.source = u.source and t.source_event = u.source_event
+),
+
+-- Channels are mapped once per distinct combination of criteria, then joined back by equality.
+channel_keys as (
+    select distinct source, event_type, platform, scene, utm_source, utm_medium, referrer_domain
+    from typed
+),
+
+channels as (
+    select
+        k.*,
+        arg_min(m.channel, m.priority) as channel,
+        arg_min(m.touchpoint, m.priority) as touchpoint
+    from channel_keys k
+    left join {{ ref('channel_mapping') }} m
+        on (m.source is null or m.source = k.source)
+        and (m.event_type is null or m.event_type = k.event_type)
+        and (m.platform is null or m.platform = k.platform)
+        and (m.scene is null or m.scene = k.scene)
+        and (m.utm_source is null or m.utm_source = k.utm_source)
+        and (m.utm_medium is null or m.utm_medium = k.utm_medium)
+        and (m.referrer_domain is null or k.referrer_domain = m.referrer_domain
+             or ends_with(k.referrer_domain, '.' || m.referrer_domain))
+    group by all
+)
+
+select
+    t.event_id,
+    coalesce(t.customer_id, rc.customer_id, 'anonymous') as customer_id,
+    t.occurred_at,
+    {{ business_date('t.occurred_at') }} as business_date,
+    t.source,
+    t.event_type,
+    coalesce(c.channel, 'unknown') as channel,
+    coalesce(c.touchpoint, 'unknown') as touchpoint,
+    t.campaign_id,
+    t.product_id,
+    t.amount,
+    t.order_id,
+    t.coupon_type,
+    t.discount_rate,
+    t.scene,
+    t.room_id,
+    t.article_id,
+    t.guide_id,
+    t.store_id,
+    t.click_id,
+    t.page_url,
+    t.search_query,
+    t.platform,
+    t.utm_source,
+    t.utm_medium,
+    t.referrer_domain,
+    t.source_event,
+    t.is_known_event_type,
+    t.record_id
+from typed t
+left join {{ ref('record_customers') }} rc on rc.source = t.source and rc.record_id = t.record_id
+left join channels c
+    on c.source = t.source and c.event_type = t.event_type
+    and c.platform is not distinct from t.platform
+    and c.scene is not distinct from t.scene
+    and c.utm_source is not distinct from t.utm_source
+    and c.utm_medium is not distinct from t.utm_medium
+    and c.referrer_domain is not distinct from t.referrer_domain

@@ -1,0 +1,55 @@
+-- The golden record: one row per resolved person. Survivorship, per attribute:
+--   demographics (gender, birth date, city) and tier: the CRM when the customer is a member and
+--     the CRM has a value, otherwise the most recent non-null value any source sent
+--     (app/web identify traits);
+--   consent per channel: the latest CRM snapshot only; no CRM record means no consent.
+with identifiers as (
+    select
+        customer_id,
+        min(first_seen_at) as first_seen_at,
+        max(last_seen_at) as last_seen_at,
+        arg_min(id_value, first_seen_at) filter (where id_type = 'member_id') as member_id,
+        count(*) as identifier_count,
+        list_sort(list_distinct(flatten(list(sources)))) as sources
+    from {{ ref('identity_resolution') }}
+    group by customer_id
+),
+
+traits_sent as (
+    select
+        rc.customer_id,
+        arg_max({{ gender('e.gender') }}, e.occurred_at) filter (where {{ gender('e.gender') }} is not null) as gender,
+        arg_max(e.birth_date, e.occurred_at) filter (where e.birth_date is not null) as birth_date,
+        arg_max(e.city, e.occurred_at) filter (where e.city is not null) as city
+    from (
+        select source, record_id, gender, birth_date, city, occurred_at from {{ ref('stg_app__events') }}
+        where type = 'identify'
+        union all
+        select source, record_id, gender, birth_date, city, occurred_at from {{ ref('stg_web__events') }}
+        where type = 'identify'
+    ) e
+    join {{ ref('record_customers') }} rc using (source, record_id)
+    group by rc.customer_id
+)
+
+select
+    i.customer_id,
+    i.first_seen_at,
+    i.last_seen_at,
+    i.member_id,
+    coalesce({{ gender('m.gender') }}, t.gender) as gender,
+    coalesce(m.birth_date, t.birth_date) as birth_date,
+    coalesce(m.city, t.city) as city,
+    m.province,
+    m.tier,
+    m.register_channel,
+    m.registered_at,
+    coalesce(m.consent_sms, false) as consent_sms,
+    coalesce(m.consent_email, false) as consent_email,
+    coalesce(m.consent_wechat, false) as consent_wechat,
+    m.member_id is not null as is_member,
+    i.identifier_count,
+    i.sources
+from identifiers i
+left join {{ ref('stg_crm__members') }} m on m.member_id = i.member_id
+left join traits_sent t on t.customer_id = i.customer_id

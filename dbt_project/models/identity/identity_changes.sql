@@ -1,0 +1,121 @@
+{{ config(materialized='incremental', full_refresh=false, incremental_strategy='delete+insert',
+          unique_key='run_date') }}
+-- What identity resolution changed tonight against the last build: customers that merged, split
+-- or were renamed (anchor gone), with the evidence (the record that linked them) or the rule
+-- (blocked value, hub, cut link, per-type limit) responsible. Never rebuilt from scratch: it is
+-- the history. The first build only records its date (`baseline`).
+-- depends_on: {{ ref('identity_resolution') }}, {{ ref('identity_edges') }}
+-- depends_on: {{ ref('identity_identifiers') }}, {{ ref('identity_cut_links') }}
+{%- set previous = adapter.get_relation(this.database, this.schema, 'identity_assignments') %}
+
+{% if previous is none %}
+select {{ run_date() }} as run_date, 'baseline' as change, cast(null as varchar) as customer_id,
+    cast(null as varchar) as previous_customer_id, 0::bigint as identifiers, cast(null as varchar) as reason,
+    cast(null as varchar) as evidence_source, cast(null as varchar) as evidence_record_id
+{% else %}
+with tonight as (
+    select node_id, id_type, id_value, sha256(id_type || ':' || id_value) as id_key, customer_id, split_type
+    from {{ ref('identity_resolution') }}
+),
+
+before as (
+    select id_key, customer_id as previous_customer_id from {{ previous }}
+    where run_date = (select max(run_date) from {{ previous }} where run_date < {{ run_date() }})
+),
+
+moved as (
+    select t.*, b.previous_customer_id
+    from tonight t join before b using (id_key)
+),
+
+-- Tonight's customers holding identifiers of several earlier customers: merges.
+merges as (
+    select customer_id, previous_customer_id, count(*) as identifiers
+    from moved
+    where customer_id in (select customer_id from moved group by customer_id
+                          having count(distinct previous_customer_id) > 1)
+    group by customer_id, previous_customer_id
+),
+
+-- The link that joined them: the first edge between an identifier of the absorbed customer and
+-- one of another earlier customer inside tonight's customer.
+merge_evidence as (
+    select m.customer_id, m.previous_customer_id,
+        arg_min(e.first_source, e.first_seen_at) as evidence_source,
+        arg_min(e.first_record_id, e.first_seen_at) as evidence_record_id
+    from merges m
+    join moved a on a.customer_id = m.customer_id and a.previous_customer_id = m.previous_customer_id
+    join {{ ref('identity_edges') }} e on a.node_id in (e.node_a, e.node_b)
+    join moved b on b.node_id = (case when e.node_a = a.node_id then e.node_b else e.node_a end)
+        and b.customer_id = m.customer_id and b.previous_customer_id <> m.previous_customer_id
+    group by m.customer_id, m.previous_customer_id
+),
+
+-- Earlier customers whose identifiers are now spread over several customers (or over a customer
+-- and nobody): splits. The reason is the rule that now keeps them apart.
+spread as (
+    select b.previous_customer_id, i.node_id, i.id_type, i.id_value, t.customer_id, t.split_type, i.status,
+        i.blocked_reason, i.degree
+    from before b
+    left join tonight t using (id_key)
+    left join {{ ref('identity_identifiers') }} i on sha256(i.id_type || ':' || i.id_value) = b.id_key
+),
+
+splits as (
+    select previous_customer_id, customer_id, count(*) as identifiers,
+        coalesce(
+            max('per-type limit: more than the allowed ' || split_type || ' values') filter (where split_type is not null),
+            'the records that linked them are gone') as reason
+    from spread
+    where customer_id is not null
+      and previous_customer_id in (
+          select previous_customer_id from spread group by previous_customer_id
+          having count(distinct customer_id) > 1
+              or (count(distinct customer_id) = 1 and count(*) filter (where customer_id is null) > 0
+                  and count(*) filter (where status in ('blocked', 'hub')) > 0))
+    group by previous_customer_id, customer_id
+),
+
+split_rules as (
+    select previous_customer_id,
+        string_agg(distinct case
+            when status = 'blocked' then id_type || ' blocked (' || blocked_reason || ')'
+            when status = 'hub' then id_type || ' became a hub (linked to ' || degree || ' values)'
+        end, '; ') as rule
+    from spread
+    group by previous_customer_id
+),
+
+cut_rules as (
+    select a.previous_customer_id, string_agg(distinct 'link cut (' || c.reason || ')', '; ') as rule
+    from {{ ref('identity_cut_links') }} c
+    join spread a on a.node_id = c.node_a
+    join spread b on b.previous_customer_id = a.previous_customer_id and b.node_id = c.node_b
+    group by a.previous_customer_id
+),
+
+-- Same identifiers, new id: the anchor left the customer (erased, blocked) or an older one joined.
+renames as (
+    select customer_id, previous_customer_id, count(*) as identifiers
+    from moved
+    where customer_id <> previous_customer_id
+      and customer_id not in (select customer_id from merges)
+      and previous_customer_id not in (select previous_customer_id from splits)
+    group by customer_id, previous_customer_id
+)
+
+select {{ run_date() }} as run_date, 'merged' as change, m.customer_id, m.previous_customer_id,
+    m.identifiers, 'co-occurrence on one record' as reason, e.evidence_source, e.evidence_record_id
+from merges m left join merge_evidence e using (customer_id, previous_customer_id)
+where m.customer_id <> m.previous_customer_id
+union all
+select {{ run_date() }}, 'split', s.customer_id, s.previous_customer_id, s.identifiers,
+    coalesce(r.rule, c.rule, s.reason), null, null
+from splits s
+left join split_rules r using (previous_customer_id)
+left join cut_rules c using (previous_customer_id)
+union all
+select {{ run_date() }}, 'renamed', customer_id, previous_customer_id, identifiers,
+    'anchor identifier left the customer', null, null
+from renames
+{% endif %}

@@ -1,0 +1,67 @@
+-- One row per identifier ever seen, with the verdict of the rules in the identity seeds:
+--   blocked  its value matches `identity_blocklist` (junk, placeholders, test addresses)
+--   hub      it co-occurs with more limited-type values than its type's `max_degree` allows
+--            (a shop's shared tablet): it joins nobody
+--   linked   it may join the identifiers it co-occurs with
+with seen as (
+    select
+        id_type,
+        id_value,
+        min(seen_at) as first_seen_at,
+        max(seen_at) as last_seen_at,
+        count(*) as occurrences,
+        count(distinct source) as source_count,
+        list_sort(list_distinct(list(source))) as sources
+    from {{ ref('identity_occurrences') }}
+    group by id_type, id_value
+),
+
+blocked as (
+    select s.id_type, s.id_value, min(b.reason) as blocked_reason
+    from seen s
+    join {{ ref('identity_blocklist') }} b
+        on (b.id_type = '*' or b.id_type = s.id_type)
+        and regexp_full_match(s.id_value, b.pattern)
+    group by s.id_type, s.id_value
+),
+
+-- Degree: how many distinct values of limited types (a person holds few of them) an identifier
+-- shares a record with. Blocked values do not count.
+limited_sightings as (
+    select o.source, o.record_id, o.id_type, o.id_value
+    from {{ ref('identity_occurrences') }} o
+    join {{ ref('identity_id_types') }} t on t.id_type = o.id_type and t.max_per_customer is not null
+    anti join blocked b on b.id_type = o.id_type and b.id_value = o.id_value
+),
+
+degree as (
+    select o.id_type, o.id_value, count(distinct (l.id_type, l.id_value)) as degree
+    from {{ ref('identity_occurrences') }} o
+    join limited_sightings l
+        on l.source = o.source and l.record_id = o.record_id
+        and (l.id_type, l.id_value) <> (o.id_type, o.id_value)
+    group by o.id_type, o.id_value
+)
+
+select
+    row_number() over (order by s.id_type, s.id_value) as node_id,
+    s.id_type,
+    s.id_value,
+    s.first_seen_at,
+    s.last_seen_at,
+    s.occurrences,
+    s.source_count,
+    s.sources,
+    coalesce(d.degree, 0) as degree,
+    t.priority,
+    t.is_pii,
+    b.blocked_reason,
+    case
+        when b.blocked_reason is not null then 'blocked'
+        when coalesce(d.degree, 0) > t.max_degree then 'hub'
+        else 'linked'
+    end as status
+from seen s
+join {{ ref('identity_id_types') }} t on t.id_type = s.id_type
+left join blocked b on b.id_type = s.id_type and b.id_value = s.id_value
+left join degree d on d.id_type = s.id_type and d.id_value = s.id_value

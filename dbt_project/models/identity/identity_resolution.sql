@@ -1,0 +1,39 @@
+-- Every identifier with the customer it resolves to (clear values: internal to the warehouse,
+-- never published; `identity_map` is the published form).
+--
+-- customer_id is derived from the cluster's anchor, never from a row number, so it does not
+-- change across nights or rebuilds while the anchor stays in the cluster. The anchor is the
+-- identifier seen first (non-PII before PII, so an id never hashes a phone when anything else
+-- exists; ties by type priority, then value). When two customers merge, the older anchor wins:
+-- the surviving id is the one that existed first.
+with clustered as (
+    select i.*, c.cluster_id, c.component_id, c.split_type
+    from {{ ref('identity_identifiers') }} i
+    join {{ ref('identity_clusters') }} c using (node_id)
+),
+
+anchors as (
+    select
+        cluster_id,
+        arg_min(id_type || ':' || id_value, (is_pii, first_seen_at, priority, id_type, id_value)) as anchor
+    from clustered
+    group by cluster_id
+)
+
+select
+    'c' || left(sha256('{{ var("identity_salt") }}' || a.anchor), 16) as customer_id,
+    c.node_id,
+    c.id_type,
+    c.id_value,
+    c.is_pii,
+    c.priority,
+    c.first_seen_at,
+    c.last_seen_at,
+    c.source_count,
+    c.sources,
+    c.cluster_id,
+    c.component_id,
+    c.split_type,
+    c.id_type || ':' || c.id_value = a.anchor as is_anchor
+from clustered c
+join anchors a using (cluster_id)

@@ -1,0 +1,1 @@
+{{ stg_segment('app') }}

@@ -1,0 +1,29 @@
+-- The CRM delivers a full snapshot every day: the latest snapshot is the truth, and a member
+-- missing from it (erased) is gone.
+with snapshots as (
+    select *, max(delivery_date) over () as latest_delivery
+    from {{ lake('crm_members') }}
+)
+select
+    member_id as record_id,
+    'crm' as source,
+    member_id,
+    phone,
+    email,
+    name,
+    gender,
+    birthday as birth_date,
+    city,
+    province,
+    tier,
+    register_channel,
+    registered_at,
+    points,
+    consent_sms,
+    consent_email,
+    consent_wechat,
+    updated_at,
+    delivery_date
+from snapshots
+where delivery_date = latest_delivery
+qualify row_number() over (partition by member_id order by updated_at desc nulls last) = 1

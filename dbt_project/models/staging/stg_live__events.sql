@@ -1,0 +1,14 @@
+-- Live rooms run inside the mall's mini-program: their openids belong to its appid.
+select
+    {{ hash_key(['room_id', 'openid', 'action', 'product_id', 'occurred_at']) }} as record_id,
+    'live' as source,
+    action as source_event,
+    '{{ var("mall_appid") }}:' || openid as openid,
+    unionid,
+    room_id,
+    product_id,
+    occurred_at,
+    delivery_date
+from {{ lake('live_events') }}
+-- A record re-delivered after the lake's dedupe lookback is still one record.
+qualify row_number() over (partition by record_id order by delivery_date) = 1

@@ -1,0 +1,19 @@
+select
+    {{ hash_key(['appid', 'openid', 'event', 'page_path', 'product_id', 'occurred_at']) }} as record_id,
+    'miniprogram' as source,
+    event as source_event,
+    is_known_event,
+    appid || ':' || openid as openid,
+    unionid,
+    gdt_vid as click_id,
+    page_path,
+    scene,
+    appid || ':' || share_from_openid as share_from_openid,
+    room_id,
+    article_id,
+    product_id,
+    occurred_at,
+    delivery_date
+from {{ lake('miniprogram_events') }}
+-- A record re-delivered after the lake's dedupe lookback is still one record.
+qualify row_number() over (partition by record_id order by delivery_date) = 1

@@ -1,0 +1,13 @@
+select
+    {{ hash_key(['appid', 'openid', 'article_id', 'action', 'occurred_at']) }} as record_id,
+    'official_account' as source,
+    action as source_event,
+    appid || ':' || openid as openid,
+    unionid,
+    article_id,
+    article_title,
+    occurred_at,
+    delivery_date
+from {{ lake('official_account_events') }}
+-- A record re-delivered after the lake's dedupe lookback is still one record.
+qualify row_number() over (partition by record_id order by delivery_date) = 1

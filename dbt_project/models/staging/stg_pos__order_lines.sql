@@ -1,0 +1,25 @@
+-- One row per till line. Refund lines carry the original order in `refund_of`.
+select
+    {{ hash_key(['order_id', 'sku', 'product_id', 'quantity', 'line_amount', 'refund_of', 'line_copy']) }} as record_id,
+    'pos' as source,
+    order_id,
+    coalesce(refund_of, order_id) as sale_order_id,
+    refund_of is not null as is_refund,
+    store_id,
+    guide_id,
+    member_card as member_id,
+    phone,
+    ordered_at,
+    sku,
+    product_id,
+    category,
+    quantity,
+    unit_price,
+    line_amount,
+    coalesce(discount, 0) as discount,
+    coupon_type,
+    payment_method,
+    delivery_date
+from {{ lake('pos_order_lines') }}
+-- A record re-delivered after the lake's dedupe lookback is still one record.
+qualify row_number() over (partition by record_id order by delivery_date) = 1

@@ -1,0 +1,16 @@
+select
+    ticket_id as record_id,
+    'service' as source,
+    ticket_id,
+    member_id,
+    phone,
+    email,
+    unionid,
+    channel as service_channel,
+    category,
+    created_at,
+    resolved_at,
+    satisfaction,
+    delivery_date
+from {{ lake('service_tickets') }}
+qualify row_number() over (partition by ticket_id order by delivery_date desc) = 1

@@ -1,0 +1,89 @@
+"""The dbt project as Dagster assets: one `dbt build` per night (seeds, models and their tests).
+
+dbt tests arrive as asset checks; a failing test at `error` severity fails the step, so nothing
+downstream of the warehouse runs that night. The lake's sources map to the `lake/<source>`
+ingestion assets (`meta.dagster.asset_key` in models/staging/_lake__sources.yml).
+"""
+
+import contextlib
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+
+from pipelines.defs.resources import DELIVERY_DATES, SETTINGS, LakeResource
+from pipelines.lib.ingest.sources import SOURCES
+from pipelines.lib.warehouse.dbt import ensure_manifest, night_vars, warehouse_path
+from pipelines.lib.warehouse.quality import identity_figures, table_row_counts
+from pipelines.settings import Settings
+
+
+# dbt source `lake.<source>_<entity>` -> the ingestion asset `lake/<source>` that writes it.
+LAKE_ASSETS = {dg.AssetKey(["lake", f"{s.name}_{e.name}"]): dg.AssetKey(["lake", s.name])
+               for s in SOURCES.values() for e in s.entities}
+
+
+class WarehouseTranslator(DagsterDbtTranslator):
+    """Groups follow the project's folders; staging models depend on the ingestion assets."""
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if not any(dep.asset_key in LAKE_ASSETS for dep in spec.deps):
+            return spec
+        deps = {LAKE_ASSETS.get(dep.asset_key, dep.asset_key) for dep in spec.deps}
+        return spec.replace_attributes(deps=sorted(deps, key=lambda k: k.to_user_string()))
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "rules"
+        fqn = dbt_resource_props.get("fqn", [])
+        return fqn[1] if len(fqn) > 2 else None
+
+
+@dbt_assets(manifest=ensure_manifest(), partitions_def=DELIVERY_DATES,
+            dagster_dbt_translator=WarehouseTranslator(), pool="warehouse",
+            # one night per run: each night is built as of its own date
+            backfill_policy=dg.BackfillPolicy.multi_run(1))
+def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource) -> Iterator[Any]:
+    """Builds the warehouse as of the night: staging, identity, customers and the behaviour layer."""
+    settings = Settings(data_dir=lake.layout.data_dir, duckdb_memory_limit=lake.duckdb_memory_limit,
+                        duckdb_threads=lake.duckdb_threads, timezone=SETTINGS.timezone)
+    db = warehouse_path(settings.data_dir)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    invocation = dbt.cli(
+        ["build", "--vars", json.dumps(night_vars(settings, context.partition_key))],
+        context=context, target_path=db.parent / "dbt")
+    # dbt's own log of the night goes to a file beside the warehouse, not to the console.
+    log = db.parent / "dbt" / f"build-{context.partition_key}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    events, failure = [], None
+    with open(log, "w") as out, contextlib.redirect_stdout(out):
+        try:
+            events = list(invocation.stream())
+        except Exception as error:  # a failed model or test: report what did build, then fail the step
+            failure = error
+    if failure is None:
+        events = list(_with_figures(events, settings, context.partition_key))
+    yield from events
+    if failure is not None:
+        raise failure
+
+
+def _with_figures(events: list[Any], settings: Settings, run_date: str) -> Iterator[Any]:
+    """Row counts on every table, and the identity figures on `identity_map`."""
+    db = warehouse_path(settings.data_dir)
+    outputs = [e for e in events if isinstance(e, dg.Output)]
+    counts = table_row_counts(db, [e.output_name for e in outputs])
+    truth = settings.data_dir / "truth"
+    for event in events:
+        if isinstance(event, dg.Output):
+            metadata = {}
+            if event.output_name in counts:
+                metadata["dagster/row_count"] = counts[event.output_name]
+            if event.output_name == "identity_map":
+                metadata.update(identity_figures(db, truth, run_date))
+            event = event.with_metadata({**event.metadata, **metadata})
+        yield event
+

@@ -1,0 +1,1 @@
+"""Forgetting people: erasure requests applied to every file the pipeline owns."""

@@ -1,0 +1,176 @@
+"""Apply the CRM's erasure requests to the lake and quarantine: every file holding a record of the
+person is rewritten without it (deleting rows in place would leave their bytes on disk).
+
+Who the person is comes from tonight's identity resolution: the member's customer and all its
+linked identifiers. A record is theirs when one of its identifying columns (`Field.identifies`
+in the source specs) holds one of those identifiers; hub and blocked identifiers are never used
+(a shop's tablet is not one person's). Quarantined rows are matched on their raw text.
+
+Each request is logged once in `lake/_erasure_log.parquet`: when, which customer, the member id
+only as sha256, how many rows and which files were rewritten; the request's own lake row then
+keeps only that hash too. A request for a member nobody
+knows is logged as `unknown_member` and changes nothing. The landing zone is not the pipeline's
+to change (raw_exports.md): its retention is the channels' and the landing zone's policy.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.lib.ingest.sources import SOURCES
+from pipelines.lib.layout import Layout
+
+LOG_SCHEMA = pa.schema([
+    ("run_date", pa.date32()), ("member_id_sha256", pa.string()), ("customer_id", pa.string()),
+    ("requested_at", pa.timestamp("us")), ("status", pa.string()), ("identifiers", pa.int64()),
+    ("rows_removed", pa.int64()), ("files_rewritten", pa.list_(pa.string())),
+])
+
+
+@dataclass
+class ErasureReport:
+    requests: int = 0
+    erased: int = 0
+    unknown_members: int = 0
+    rows_removed: int = 0
+    files_rewritten: list[str] = field(default_factory=list)
+
+
+def erasure_log_path(layout: Layout) -> Path:
+    return layout.lake / "_erasure_log.parquet"
+
+
+def _pending(con: duckdb.DuckDBPyConnection, layout: Layout, run_date: date) -> list[tuple[str, object]]:
+    requests = layout.lake_entity("crm", "erasure_requests")
+    if not any(requests.glob("*/part-0.parquet")):
+        return []
+    done = erasure_log_path(layout)
+    seen = f"SELECT member_id_sha256 FROM read_parquet('{done}')" if done.exists() else "SELECT NULL WHERE false"
+    return con.execute(f"""
+        SELECT member_id, min(requested_at)
+        FROM read_parquet('{requests}/*/part-0.parquet', hive_partitioning = true)
+        WHERE delivery_date <= ? AND sha256(member_id) NOT IN ({seen}) AND member_id NOT IN ({seen})
+        GROUP BY member_id ORDER BY member_id
+    """, [run_date]).fetchall()
+
+
+def _identifiers(con: duckdb.DuckDBPyConnection, warehouse: Path, member_id: str) -> tuple[str | None, list]:
+    """The member's customer and its identifiers in the lake's own form (openids without appid)."""
+    if not warehouse.exists():
+        return None, []
+    con.execute(f"ATTACH IF NOT EXISTS '{warehouse}' AS wh (READ_ONLY)")
+    rows = con.execute("""
+        SELECT r.customer_id, r.id_type,
+            CASE WHEN r.id_type = 'openid' THEN split_part(r.id_value, ':', 2) ELSE r.id_value END
+        FROM wh.identity_resolution r
+        WHERE r.customer_id = (SELECT customer_id FROM wh.identity_resolution
+                               WHERE id_type = 'member_id' AND id_value = ?)
+    """, [member_id]).fetchall()
+    return (rows[0][0] if rows else None), [(t, v) for _, t, v in rows]
+
+
+def _rewrite(con: duckdb.DuckDBPyConnection, path: Path, keep: str) -> int:
+    """Rewrite `path` keeping the rows where `keep` holds; returns the rows removed."""
+    staged = path.with_name(path.name + ".erasing")
+    [[before]] = con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()
+    con.execute(f"COPY (SELECT * FROM read_parquet('{path}') WHERE {keep}) TO '{staged}' "
+                f"(FORMAT parquet, COMPRESSION zstd)")
+    [[after]] = con.execute(f"SELECT count(*) FROM read_parquet('{staged}')").fetchall()
+    os.replace(staged, path)
+    return before - after
+
+
+def _erase_lake(con: duckdb.DuckDBPyConnection, layout: Layout) -> tuple[int, list[Path]]:
+    removed, files = 0, []
+    for source in SOURCES.values():
+        for entity in source.entities:
+            columns = [(f.column, f.identifies) for f in entity.fields if f.identifies]
+            paths = sorted(layout.lake_entity(source.name, entity.name).glob("*/part-0.parquet"))
+            if not columns or not paths:
+                continue
+            match = " OR ".join(f'"{c}" IN (SELECT value FROM erased WHERE id_type = \'{t}\')' for c, t in columns)
+            hits = con.execute(f"SELECT DISTINCT filename FROM read_parquet(?, filename = true) WHERE {match}",
+                               [[str(p) for p in paths]]).fetchall()
+            for (name,) in sorted(hits):
+                removed += _rewrite(con, Path(name), f"NOT coalesce({match}, false)")
+                files.append(Path(name))
+    return removed, files
+
+
+def _erase_quarantine(con: duckdb.DuckDBPyConnection, layout: Layout) -> tuple[int, list[Path]]:
+    """Quarantined rows hold raw text: match values case-insensitively, phones by their digits."""
+    removed, files = 0, []
+    paths = sorted((layout.data_dir / "quarantine").glob("*/*/rows.parquet"))
+    if not paths:
+        return 0, []
+    match = ("EXISTS (SELECT 1 FROM erased WHERE contains(lower(raw), lower(value)) OR "
+             "(id_type = 'phone' AND contains(regexp_replace(raw, '[^0-9]', '', 'g'), right(value, 11))))")
+    hits = con.execute(f"SELECT DISTINCT filename FROM read_parquet(?, filename = true, union_by_name = true) "
+                       f"WHERE raw IS NOT NULL AND {match}", [[str(p) for p in paths]]).fetchall()
+    for (name,) in sorted(hits):
+        removed += _rewrite(con, Path(name), f"raw IS NULL OR NOT ({match})")
+        files.append(Path(name))
+    return removed, files
+
+
+def erase_requested(layout: Layout, run_date: date, warehouse: Path) -> ErasureReport:
+    """Apply every erasure request delivered up to `run_date` and not applied yet."""
+    report = ErasureReport()
+    log_rows = []
+    with duckdb.connect() as con:
+        con.execute("SET enable_progress_bar = false")
+        for member_id, requested_at in _pending(con, layout, run_date):
+            report.requests += 1
+            customer_id, identifiers = _identifiers(con, warehouse, member_id)
+            if customer_id is None:
+                report.unknown_members += 1
+                log_rows.append((member_id, None, requested_at, "unknown_member", 0, 0, []))
+                continue
+            con.execute("CREATE OR REPLACE TEMP TABLE erased (id_type VARCHAR, value VARCHAR)")
+            con.executemany("INSERT INTO erased VALUES (?, ?)", identifiers)
+            lake_rows, lake_files = _erase_lake(con, layout)
+            quarantine_rows, quarantine_files = _erase_quarantine(con, layout)
+            rewritten = [layout.relative(p) for p in (*lake_files, *quarantine_files)]
+            report.erased += 1
+            report.rows_removed += lake_rows + quarantine_rows
+            report.files_rewritten += rewritten
+            log_rows.append((member_id, customer_id, requested_at, "erased", len(identifiers),
+                             lake_rows + quarantine_rows, rewritten))
+        if log_rows:
+            _append_log(layout, run_date, log_rows)
+            _hash_applied_requests(con, layout)
+    return report
+
+
+def _hash_applied_requests(con: duckdb.DuckDBPyConnection, layout: Layout) -> None:
+    """Applied requests keep only sha256(member_id) in the lake: the request stays on record,
+    the id does not."""
+    done = f"SELECT member_id_sha256 FROM read_parquet('{erasure_log_path(layout)}')"
+    for path in sorted(layout.lake_entity("crm", "erasure_requests").glob("*/part-0.parquet")):
+        [[clear]] = con.execute(f"SELECT count(*) FROM read_parquet('{path}') WHERE sha256(member_id) IN ({done})").fetchall()
+        if clear:
+            staged = path.with_name(path.name + ".erasing")
+            con.execute(f"COPY (SELECT * REPLACE (CASE WHEN sha256(member_id) IN ({done}) THEN sha256(member_id) "
+                        f"ELSE member_id END AS member_id) FROM read_parquet('{path}')) TO '{staged}' "
+                        f"(FORMAT parquet, COMPRESSION zstd)")
+            os.replace(staged, path)
+
+
+def _append_log(layout: Layout, run_date: date, rows: list[tuple]) -> None:
+    table = pa.Table.from_pylist([
+        {"run_date": run_date, "member_id_sha256": hashlib.sha256(m.encode()).hexdigest(), "customer_id": c,
+         "requested_at": r, "status": s, "identifiers": n, "rows_removed": removed, "files_rewritten": files}
+        for m, c, r, s, n, removed, files in rows], schema=LOG_SCHEMA)
+    path = erasure_log_path(layout)
+    if path.exists():
+        table = pa.concat_tables([pq.read_table(path, schema=LOG_SCHEMA), table])
+    staged = path.with_name(path.name + ".writing")
+    pq.write_table(table, staged)
+    os.replace(staged, path)

@@ -1,0 +1,59 @@
+"""How the pipeline drives dbt: the project's paths, its manifest, and the vars of a night.
+
+Dagster needs the dbt manifest to define assets, so it is parsed on import when missing or older
+than any file of the project (under a file lock: test workers import in parallel).
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+from pipelines.settings import REPO_ROOT, Settings
+
+PROJECT_DIR = REPO_ROOT / "dbt_project"
+MANIFEST = PROJECT_DIR / "target" / "manifest.json"
+DBT = Path(sys.executable).parent / "dbt"
+_SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests")
+
+
+def warehouse_path(data_dir: Path) -> Path:
+    return data_dir / "warehouse" / "cdp.duckdb"
+
+
+def night_vars(settings: Settings, run_date: date | str) -> dict[str, str]:
+    """The dbt vars of one night: which data directory, which night, which time zone."""
+    return {
+        "data_dir": str(settings.data_dir),
+        "run_date": str(run_date),
+        "business_tz": settings.timezone,
+        "duckdb_memory_limit": settings.duckdb_memory_limit,
+        "duckdb_threads": str(settings.duckdb_threads),
+    }
+
+
+def _newest_source_mtime() -> float:
+    newest = 0.0
+    for name in _SOURCES:
+        path = PROJECT_DIR / name
+        files = [path] if path.is_file() else path.rglob("*") if path.exists() else []
+        newest = max([newest, *(f.stat().st_mtime for f in files if f.is_file())])
+    return newest
+
+
+def ensure_manifest() -> Path:
+    """Parse the project if its manifest is missing or stale; return the manifest's path."""
+    MANIFEST.parent.mkdir(parents=True, exist_ok=True)
+    with open(MANIFEST.parent / ".parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not MANIFEST.exists() or MANIFEST.stat().st_mtime < _newest_source_mtime():
+            env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+            done = subprocess.run(
+                [str(DBT), "parse", "--quiet", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)],
+                cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise RuntimeError(f"dbt parse failed:\n{done.stdout}\n{done.stderr}")
+    return MANIFEST

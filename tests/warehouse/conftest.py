@@ -1,0 +1,29 @@
+"""Real `dbt build` runs on real DuckDB files, over lakes written by real ingestion."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import duckdb
+
+from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR, warehouse_path
+
+
+def dbt_build(data_dir: Path, run_date: str, project_dir: Path = PROJECT_DIR) -> str:
+    """`dbt build` as of `run_date` over `data_dir`'s lake; returns dbt's output, fails with it."""
+    (data_dir / "warehouse").mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [str(DBT), "build", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
+         "--target-path", str(data_dir / "warehouse" / "dbt"),
+         "--vars", json.dumps({"data_dir": str(data_dir), "run_date": run_date})],
+        cwd=project_dir, capture_output=True, text=True,
+        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    return done.stdout
+
+
+def query(data_dir: Path, sql: str, *params) -> list[tuple]:
+    with duckdb.connect(str(warehouse_path(data_dir)), read_only=True) as con:
+        return con.execute(sql, list(params)).fetchall()

@@ -1,0 +1,75 @@
+"""An erasure request, through the real nightly job: the person leaves every file the pipeline owns,
+the request is on record without their identifiers, and nobody else loses anything."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.lib.privacy.erasure import erase_requested, erasure_log_path
+from pipelines.lib.layout import Layout
+from pipelines.runner import run_nights
+from pipelines.settings import Settings
+from tests.lib.conftest import DAY, Landing
+from tests.warehouse.conftest import query
+from tests.warehouse.test_identity_rules import CRM_HEADER, POS_HEADER, crm_row, identify, pos_row, track
+
+pytestmark = pytest.mark.xdist_group("erasure")
+
+ERASED_VALUES = ("dev-e", "+8613712345678", "erase.me@qq.com", "ME1")
+
+
+@pytest.fixture(scope="module")
+def erased(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("erasure")
+    landing = Landing(root)
+    landing.write_jsonl("app", "events.jsonl", [
+        identify("e1", "dev-e", "ME1", "137 1234 5678", "erase.me@qq.com"),
+        track("e2", "dev-e", event="Product Viewed"),
+        identify("k1", "dev-k", "MK1", "13787654321", "keep.me@qq.com"),
+        track("k2", "dev-k", event="Product Viewed")])
+    # the member is already gone from the snapshot; the request arrives beside it
+    landing.write("crm", "members.csv", CRM_HEADER + crm_row("MK1", "13787654321", "keep.me@qq.com"))
+    landing.write("crm", "erasure_requests.csv", "member_id,requested_at\nME1,2026-03-02 08:00:00\n"
+                                                  "MNOBODY,2026-03-02 08:05:00\n")
+    landing.write("pos", "till.csv", POS_HEADER + pos_row("PE", "ME1", "13712345678") + pos_row("PK", "MK1", "")
+                  # a bad line (quantity) quarantined with the person's phone in its raw text
+                  + "PQ,S001,G01,,13712345678,2026-03-02 16:00:00,SKU1,P1,skincare,lots,99.00,99.00,0,,cash\n")
+    os.environ["CDP_DAGSTER_STORAGE"] = str(root / ".dagster")
+    [night] = run_nights([DAY], Settings.from_env(root))
+    assert night.success, night.explain()
+    return root
+
+
+def parquet_text(path: Path) -> str:
+    return "\n".join(str(row) for row in duckdb.sql(f"SELECT * FROM read_parquet('{path}')").fetchall())
+
+
+def test_no_lake_or_quarantine_file_holds_the_erased_person(erased):
+    files = sorted((erased / "lake").rglob("part-0.parquet")) + sorted((erased / "quarantine").rglob("rows.parquet"))
+    assert files
+    text = "\n".join(parquet_text(f) for f in files)
+    assert "dev-k" in text and "MK1" in text                   # everyone else is still there
+    assert [v for v in ERASED_VALUES if v in text] == []
+    assert "13712345678" not in text.replace("+86", "")
+
+
+def test_the_warehouse_is_rebuilt_without_them_and_its_file_rewritten(erased):
+    assert query(erased, "SELECT count(*) FROM customers WHERE member_id = 'ME1'") == [(0,)]
+    assert query(erased, "SELECT count(*) FROM orders WHERE order_id = 'PE'") == [(0,)]
+    assert query(erased, "SELECT count(*) FROM customers WHERE member_id = 'MK1'") == [(1,)]
+    raw = (erased / "warehouse" / "cdp.duckdb").read_bytes()
+    assert b"dev-e" not in raw and b"erase.me@qq.com" not in raw
+
+
+def test_each_request_is_logged_once_without_the_member_id(erased):
+    log = duckdb.sql(f"SELECT status, customer_id IS NOT NULL, identifiers, rows_removed, len(files_rewritten) "
+                     f"FROM read_parquet('{erasure_log_path(Layout(erased))}') ORDER BY status").fetchall()
+    assert log == [("erased", True, 4, 4, 3), ("unknown_member", False, 0, 0, 0)]
+    assert b"ME1" not in erasure_log_path(Layout(erased)).read_bytes()
+    # applying the night's requests again finds nothing left to do
+    again = erase_requested(Layout(erased), DAY, erased / "warehouse" / "cdp.duckdb")
+    assert (again.requests, again.rows_removed) == (0, 0)
+    assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{erasure_log_path(Layout(erased))}')").fetchall() == [(2,)]
