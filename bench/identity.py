@@ -30,7 +30,8 @@ from bench.measure import measure
 from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR
 
 REPO = Path(__file__).resolve().parent.parent
-MODELS = "identity_identifiers identity_edges identity_components identity_clusters identity_resolution"
+MODELS = ("identity_identifiers identity_cut_links identity_edges identity_components identity_clusters "
+          "identity_resolution")
 
 # One row per identifier type: who has one (a SQL condition on person p) and its value.
 IDENTIFIERS = [

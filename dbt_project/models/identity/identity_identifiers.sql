@@ -16,13 +16,28 @@ with seen as (
     group by id_type, id_value
 ),
 
+-- depends_on: {{ ref('identity_blocklist') }}
+-- Blocklist patterns are read at compile time and inlined as constants, so each regular
+-- expression is compiled once, not once per identifier (a join on a pattern column is ~20x slower).
+{%- set blocklist = run_query("select id_type, pattern, reason from " ~ ref('identity_blocklist') ~ " order by all").rows
+    if execute else [] %}
 blocked as (
-    select s.id_type, s.id_value, min(b.reason) as blocked_reason
-    from seen s
-    join {{ ref('identity_blocklist') }} b
-        on (b.id_type = '*' or b.id_type = s.id_type)
-        and regexp_full_match(s.id_value, b.pattern)
-    group by s.id_type, s.id_value
+    select id_type, id_value, blocked_reason
+    from (
+        select id_type, id_value,
+            {%- if blocklist | length == 0 %} cast(null as varchar)
+            {%- else %}
+            case
+            {%- for rule in blocklist %}
+                when {% if rule[0] != '*' %}id_type = '{{ rule[0] }}' and {% endif -%}
+                    regexp_full_match(id_value, '{{ rule[1] | replace("'", "''") }}')
+                    then '{{ rule[2] | replace("'", "''") }}'
+            {%- endfor %}
+            end
+            {%- endif %} as blocked_reason
+        from seen
+    )
+    where blocked_reason is not null
 ),
 
 -- Degree: how many distinct values of limited types (a person holds few of them) an identifier
