@@ -18,7 +18,8 @@ from tests.warehouse.test_identity_rules import CRM_HEADER, POS_HEADER, crm_row,
 
 pytestmark = pytest.mark.xdist_group("erasure")
 
-ERASED_VALUES = ("dev-e", "+8613712345678", "erase.me@qq.com", "ME1")
+ERASED_VALUES = ("dev-e", "+8613712345678", "erase.me@qq.com", "ME1", "MC1", "+8613900009999", "only.crm@qq.com")
+DAY_BEFORE = DAY.fromordinal(DAY.toordinal() - 1)
 
 
 @pytest.fixture(scope="module")
@@ -30,16 +31,19 @@ def erased(tmp_path_factory) -> Path:
         track("e2", "dev-e", event="Product Viewed"),
         identify("k1", "dev-k", "MK1", "13787654321", "keep.me@qq.com"),
         track("k2", "dev-k", event="Product Viewed")])
-    # the member is already gone from the snapshot; the request arrives beside it
+    # yesterday's snapshot still holds a member only the CRM knows
+    landing.write("crm", "members.csv", CRM_HEADER + crm_row("MK1", "13787654321", "keep.me@qq.com")
+                  + crm_row("MC1", "13900009999", "only.crm@qq.com"), day=DAY_BEFORE)
+    # tonight both are gone from the snapshot; the requests arrive beside it
     landing.write("crm", "members.csv", CRM_HEADER + crm_row("MK1", "13787654321", "keep.me@qq.com"))
     landing.write("crm", "erasure_requests.csv", "member_id,requested_at\nME1,2026-03-02 08:00:00\n"
-                                                  "MNOBODY,2026-03-02 08:05:00\n")
+                                                  "MC1,2026-03-02 08:01:00\nMNOBODY,2026-03-02 08:05:00\n")
     landing.write("pos", "till.csv", POS_HEADER + pos_row("PE", "ME1", "13712345678") + pos_row("PK", "MK1", "")
                   # a bad line (quantity) quarantined with the person's phone in its raw text
                   + "PQ,S001,G01,,13712345678,2026-03-02 16:00:00,SKU1,P1,skincare,lots,99.00,99.00,0,,cash\n")
     os.environ["CDP_DAGSTER_STORAGE"] = str(root / ".dagster")
-    [night] = run_nights([DAY], Settings.from_env(root))
-    assert night.success, night.explain()
+    nights = run_nights([DAY_BEFORE, DAY], Settings.from_env(root))
+    assert all(n.success for n in nights), nights[-1].explain()
     return root
 
 
@@ -66,10 +70,12 @@ def test_the_warehouse_is_rebuilt_without_them_and_its_file_rewritten(erased):
 
 def test_each_request_is_logged_once_without_the_member_id(erased):
     log = duckdb.sql(f"SELECT status, customer_id IS NOT NULL, identifiers, rows_removed, len(files_rewritten) "
-                     f"FROM read_parquet('{erasure_log_path(Layout(erased))}') ORDER BY status").fetchall()
-    assert log == [("erased", True, 4, 4, 3), ("unknown_member", False, 0, 0, 0)]
+                     f"FROM read_parquet('{erasure_log_path(Layout(erased))}') ORDER BY status, identifiers").fetchall()
+    # ME1: app identify + event, till line, quarantined line; MC1: yesterday's CRM row only
+    assert log == [("erased", False, 3, 1, 1), ("erased", True, 4, 4, 3), ("unknown_member", False, 0, 0, 0)]
     assert b"ME1" not in erasure_log_path(Layout(erased)).read_bytes()
+    assert b"MC1" not in erasure_log_path(Layout(erased)).read_bytes()
     # applying the night's requests again finds nothing left to do
     again = erase_requested(Layout(erased), DAY, erased / "warehouse" / "cdp.duckdb")
     assert (again.requests, again.rows_removed) == (0, 0)
-    assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{erasure_log_path(Layout(erased))}')").fetchall() == [(2,)]
+    assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{erasure_log_path(Layout(erased))}')").fetchall() == [(3,)]

@@ -1,8 +1,8 @@
 """Apply the CRM's erasure requests to the lake and quarantine: every file holding a record of the
 person is rewritten without it (deleting rows in place would leave their bytes on disk).
 
-Who the person is comes from tonight's identity resolution: the member's customer and all its
-linked identifiers. A record is theirs when one of its identifying columns (`Field.identifies`
+Who the person is comes from tonight's identity resolution (the member's customer and all its
+linked identifiers) and from the member's rows in every CRM snapshot. A record is theirs when one of its identifying columns (`Field.identifies`
 in the source specs) holds one of those identifiers; hub and blocked identifiers are never used
 (a shop's tablet is not one person's). Quarantined rows are matched on their raw text.
 
@@ -47,33 +47,54 @@ def erasure_log_path(layout: Layout) -> Path:
     return layout.lake / "_erasure_log.parquet"
 
 
-def _pending(con: duckdb.DuckDBPyConnection, layout: Layout, run_date: date) -> list[tuple[str, object]]:
+def _pending(con: duckdb.DuckDBPyConnection, layout: Layout, run_date: date) -> list[tuple[str, object, bool]]:
+    """Requests up to `run_date` not erased yet, and whether each was already logged as unknown
+    (an unknown member is looked for again every night: their data may arrive later)."""
     requests = layout.lake_entity("crm", "erasure_requests")
     if not any(requests.glob("*/part-0.parquet")):
         return []
-    done = erasure_log_path(layout)
-    seen = f"SELECT member_id_sha256 FROM read_parquet('{done}')" if done.exists() else "SELECT NULL WHERE false"
+    log = erasure_log_path(layout)
+    logged = (f"SELECT member_id_sha256 AS h, status FROM read_parquet('{log}')" if log.exists()
+              else "SELECT NULL AS h, NULL AS status WHERE false")
     return con.execute(f"""
-        SELECT member_id, min(requested_at)
-        FROM read_parquet('{requests}/*/part-0.parquet', hive_partitioning = true)
-        WHERE delivery_date <= ? AND sha256(member_id) NOT IN ({seen}) AND member_id NOT IN ({seen})
-        GROUP BY member_id ORDER BY member_id
+        WITH logged AS ({logged}),
+        requests AS (
+            SELECT member_id, min(requested_at) AS requested_at
+            FROM read_parquet('{requests}/*/part-0.parquet', hive_partitioning = true)
+            WHERE delivery_date <= ? GROUP BY member_id)
+        SELECT member_id, requested_at, sha256(member_id) IN (SELECT h FROM logged WHERE status = 'unknown_member')
+        FROM requests
+        WHERE sha256(member_id) NOT IN (SELECT h FROM logged WHERE status = 'erased')
+          AND member_id NOT IN (SELECT h FROM logged)  -- already replaced by its hash
+        ORDER BY member_id
     """, [run_date]).fetchall()
 
 
-def _identifiers(con: duckdb.DuckDBPyConnection, warehouse: Path, member_id: str) -> tuple[str | None, list]:
-    """The member's customer and its identifiers in the lake's own form (openids without appid)."""
-    if not warehouse.exists():
-        return None, []
-    con.execute(f"ATTACH IF NOT EXISTS '{warehouse}' AS wh (READ_ONLY)")
-    rows = con.execute("""
-        SELECT r.customer_id, r.id_type,
-            CASE WHEN r.id_type = 'openid' THEN split_part(r.id_value, ':', 2) ELSE r.id_value END
-        FROM wh.identity_resolution r
-        WHERE r.customer_id = (SELECT customer_id FROM wh.identity_resolution
-                               WHERE id_type = 'member_id' AND id_value = ?)
-    """, [member_id]).fetchall()
-    return (rows[0][0] if rows else None), [(t, v) for _, t, v in rows]
+def _identifiers(con: duckdb.DuckDBPyConnection, layout: Layout, warehouse: Path,
+                 member_id: str) -> tuple[str | None, list[tuple[str, str]]]:
+    """The member's customer and every identifier to erase, in the lake's own form (openids
+    without appid): the customer's linked identifiers, plus the member id, phones and emails of
+    the member's rows in every CRM snapshot (a member known only to the CRM has left tonight's
+    snapshot, so no customer holds them any more)."""
+    customer_id, found = None, set()
+    if warehouse.exists():
+        con.execute(f"ATTACH IF NOT EXISTS '{warehouse}' AS wh (READ_ONLY)")
+        rows = con.execute("""
+            SELECT r.customer_id, r.id_type,
+                CASE WHEN r.id_type = 'openid' THEN split_part(r.id_value, ':', 2) ELSE r.id_value END
+            FROM wh.identity_resolution r
+            WHERE r.customer_id = (SELECT customer_id FROM wh.identity_resolution
+                                   WHERE id_type = 'member_id' AND id_value = ?)
+        """, [member_id]).fetchall()
+        customer_id = rows[0][0] if rows else None
+        found |= {(t, v) for _, t, v in rows}
+    snapshots = layout.lake_entity("crm", "members")
+    if any(snapshots.glob("*/part-0.parquet")):
+        found |= set(con.execute(f"""
+            SELECT DISTINCT unnest(['member_id', 'phone', 'email']), unnest([member_id, phone, email])
+            FROM read_parquet('{snapshots}/*/part-0.parquet') WHERE member_id = ?
+        """, [member_id]).fetchall())
+    return customer_id, sorted((t, v) for t, v in found if v is not None)
 
 
 def _rewrite(con: duckdb.DuckDBPyConnection, path: Path, keep: str) -> int:
@@ -126,13 +147,15 @@ def erase_requested(layout: Layout, run_date: date, warehouse: Path) -> ErasureR
     log_rows = []
     with duckdb.connect() as con:
         con.execute("SET enable_progress_bar = false")
-        for member_id, requested_at in _pending(con, layout, run_date):
-            report.requests += 1
-            customer_id, identifiers = _identifiers(con, warehouse, member_id)
-            if customer_id is None:
-                report.unknown_members += 1
-                log_rows.append((member_id, None, requested_at, "unknown_member", 0, 0, []))
+        for member_id, requested_at, logged_unknown in _pending(con, layout, run_date):
+            customer_id, identifiers = _identifiers(con, layout, warehouse, member_id)
+            if not identifiers:
+                if not logged_unknown:
+                    report.requests += 1
+                    report.unknown_members += 1
+                    log_rows.append((member_id, None, requested_at, "unknown_member", 0, 0, []))
                 continue
+            report.requests += 1
             con.execute("CREATE OR REPLACE TEMP TABLE erased (id_type VARCHAR, value VARCHAR)")
             con.executemany("INSERT INTO erased VALUES (?, ?)", identifiers)
             lake_rows, lake_files = _erase_lake(con, layout)
@@ -152,7 +175,7 @@ def erase_requested(layout: Layout, run_date: date, warehouse: Path) -> ErasureR
 def _hash_applied_requests(con: duckdb.DuckDBPyConnection, layout: Layout) -> None:
     """Applied requests keep only sha256(member_id) in the lake: the request stays on record,
     the id does not."""
-    done = f"SELECT member_id_sha256 FROM read_parquet('{erasure_log_path(layout)}')"
+    done = f"SELECT member_id_sha256 FROM read_parquet('{erasure_log_path(layout)}') WHERE status = 'erased'"
     for path in sorted(layout.lake_entity("crm", "erasure_requests").glob("*/part-0.parquet")):
         [[clear]] = con.execute(f"SELECT count(*) FROM read_parquet('{path}') WHERE sha256(member_id) IN ({done})").fetchall()
         if clear:
