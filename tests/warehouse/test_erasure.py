@@ -78,4 +78,17 @@ def test_each_request_is_logged_once_without_the_member_id(erased):
     # applying the night's requests again finds nothing left to do
     again = erase_requested(Layout(erased), DAY, erased / "warehouse" / "cdp.duckdb")
     assert (again.requests, again.rows_removed) == (0, 0)
-    assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{erasure_log_path(Layout(erased))}')").fetchall() == [(3,)]
+
+
+def test_a_rerun_night_is_erased_again(erased):
+    """Re-ingesting the night brings the raw rows back; the night's erasure step removes them again."""
+    [night] = run_nights([DAY], Settings.from_env(erased))
+    assert night.success
+    text = "\n".join(parquet_text(f) for f in sorted((erased / "lake").rglob("part-0.parquet")))
+    assert [v for v in ERASED_VALUES if v in text] == []
+    statuses = duckdb.sql(f"SELECT status, rows_removed FROM read_parquet('{erasure_log_path(Layout(erased))}') "
+                          f"WHERE status = 'reapplied'").fetchall()
+    assert statuses == [("reapplied", 3)]     # ME1's 3 lake rows of the night (quarantine: by raw text only)
+    # the three requests are still logged once each
+    assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{erasure_log_path(Layout(erased))}') "
+                      f"WHERE status <> 'reapplied'").fetchall() == [(3,)]

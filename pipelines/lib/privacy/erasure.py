@@ -7,7 +7,9 @@ in the source specs) holds one of those identifiers; hub and blocked identifiers
 (a shop's tablet is not one person's). Quarantined rows are matched on their raw text.
 
 Each request is logged once in `lake/_erasure_log.parquet`: when, which customer, the member id
-only as sha256, how many rows and which files were rewritten; the request's own lake row then
+only as sha256, the sha256 of each erased `type:value` (so a night re-ingested later is erased
+again: every run re-applies earlier erasures to the lake, logged as `reapplied`), how many rows
+of which raw files were removed and which files were rewritten; the request's own lake row then
 keeps only that hash too. A request for a member nobody
 knows is logged as `unknown_member` and changes nothing. The landing zone is not the pipeline's
 to change (raw_exports.md): its retention is the channels' and the landing zone's policy.
@@ -30,7 +32,12 @@ from pipelines.lib.layout import Layout
 LOG_SCHEMA = pa.schema([
     ("run_date", pa.date32()), ("member_id_sha256", pa.string()), ("customer_id", pa.string()),
     ("requested_at", pa.timestamp("us")), ("status", pa.string()), ("identifiers", pa.int64()),
+    # sha256("type:value") of each erased identifier: how later reruns are erased again
+    ("identifier_sha256", pa.list_(pa.string())),
     ("rows_removed", pa.int64()), ("files_rewritten", pa.list_(pa.string())),
+    # rows removed per raw source file, for reconciliation: read = lake + quarantined + dedup + erased
+    ("removed_by_file", pa.list_(pa.struct([("store", pa.string()), ("source_file", pa.string()),
+                                             ("rows", pa.int64())]))),
 ])
 
 
@@ -97,52 +104,69 @@ def _identifiers(con: duckdb.DuckDBPyConnection, layout: Layout, warehouse: Path
     return customer_id, sorted((t, v) for t, v in found if v is not None)
 
 
-def _rewrite(con: duckdb.DuckDBPyConnection, path: Path, keep: str) -> int:
-    """Rewrite `path` keeping the rows where `keep` holds; returns the rows removed."""
+def _rewrite(con: duckdb.DuckDBPyConnection, path: Path, keep: str) -> dict[str, int]:
+    """Rewrite `path` keeping the rows where `keep` holds; returns rows removed per source file."""
+    removed = dict(con.execute(f"SELECT _source_file, count(*) FROM read_parquet('{path}') "
+                               f"WHERE NOT ({keep}) GROUP BY 1").fetchall())
     staged = path.with_name(path.name + ".erasing")
-    [[before]] = con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()
     con.execute(f"COPY (SELECT * FROM read_parquet('{path}') WHERE {keep}) TO '{staged}' "
                 f"(FORMAT parquet, COMPRESSION zstd)")
-    [[after]] = con.execute(f"SELECT count(*) FROM read_parquet('{staged}')").fetchall()
     os.replace(staged, path)
-    return before - after
+    return removed
 
 
-def _erase_lake(con: duckdb.DuckDBPyConnection, layout: Layout) -> tuple[int, list[Path]]:
-    removed, files = 0, []
+@dataclass
+class _Removal:
+    """What one pass removed: rows per (store, raw source file), and the files rewritten."""
+    by_file: dict[tuple[str, str], int] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(self.by_file.values())
+
+    def add(self, store: str, path: str, removed: dict[str, int]) -> None:
+        self.files.append(path)
+        for source_file, rows in removed.items():
+            self.by_file[(store, source_file)] = self.by_file.get((store, source_file), 0) + rows
+
+
+def _erase_lake(con: duckdb.DuckDBPyConnection, layout: Layout, out: _Removal) -> None:
+    """Lake rows whose identifying columns hash (sha256 of `type:value`) into table `erased_keys`."""
     for source in SOURCES.values():
         for entity in source.entities:
             columns = [(f.column, f.identifies) for f in entity.fields if f.identifies]
             paths = sorted(layout.lake_entity(source.name, entity.name).glob("*/part-0.parquet"))
             if not columns or not paths:
                 continue
-            match = " OR ".join(f'"{c}" IN (SELECT value FROM erased WHERE id_type = \'{t}\')' for c, t in columns)
+            match = " OR ".join(f"sha256('{t}:' || \"{c}\") IN (SELECT key FROM erased_keys)" for c, t in columns)
             hits = con.execute(f"SELECT DISTINCT filename FROM read_parquet(?, filename = true) WHERE {match}",
                                [[str(p) for p in paths]]).fetchall()
             for (name,) in sorted(hits):
-                removed += _rewrite(con, Path(name), f"NOT coalesce({match}, false)")
-                files.append(Path(name))
-    return removed, files
+                out.add("lake", layout.relative(Path(name)), _rewrite(con, Path(name), f"NOT coalesce({match}, false)"))
 
 
-def _erase_quarantine(con: duckdb.DuckDBPyConnection, layout: Layout) -> tuple[int, list[Path]]:
-    """Quarantined rows hold raw text: match values case-insensitively, phones by their digits."""
-    removed, files = 0, []
+def _erase_quarantine(con: duckdb.DuckDBPyConnection, layout: Layout, out: _Removal) -> None:
+    """Quarantined rows hold raw text: match the clear values of table `erased_values`
+    case-insensitively, phones by their digits."""
     paths = sorted((layout.data_dir / "quarantine").glob("*/*/rows.parquet"))
     if not paths:
-        return 0, []
-    match = ("EXISTS (SELECT 1 FROM erased WHERE contains(lower(raw), lower(value)) OR "
+        return
+    match = ("EXISTS (SELECT 1 FROM erased_values WHERE contains(lower(raw), lower(value)) OR "
              "(id_type = 'phone' AND contains(regexp_replace(raw, '[^0-9]', '', 'g'), right(value, 11))))")
     hits = con.execute(f"SELECT DISTINCT filename FROM read_parquet(?, filename = true, union_by_name = true) "
                        f"WHERE raw IS NOT NULL AND {match}", [[str(p) for p in paths]]).fetchall()
     for (name,) in sorted(hits):
-        removed += _rewrite(con, Path(name), f"raw IS NULL OR NOT ({match})")
-        files.append(Path(name))
-    return removed, files
+        out.add("quarantine", layout.relative(Path(name)), _rewrite(con, Path(name), f"raw IS NULL OR NOT ({match})"))
+
+
+def _keys(identifiers: list[tuple[str, str]]) -> list[str]:
+    return sorted(hashlib.sha256(f"{t}:{v}".encode()).hexdigest() for t, v in identifiers)
 
 
 def erase_requested(layout: Layout, run_date: date, warehouse: Path) -> ErasureReport:
-    """Apply every erasure request delivered up to `run_date` and not applied yet."""
+    """Apply every erasure request delivered up to `run_date` and not applied yet; then apply all
+    earlier ones again to the lake (a rerun night re-ingests raw files that still hold them)."""
     report = ErasureReport()
     log_rows = []
     with duckdb.connect() as con:
@@ -153,23 +177,42 @@ def erase_requested(layout: Layout, run_date: date, warehouse: Path) -> ErasureR
                 if not logged_unknown:
                     report.requests += 1
                     report.unknown_members += 1
-                    log_rows.append((member_id, None, requested_at, "unknown_member", 0, 0, []))
+                    log_rows.append((member_id, None, requested_at, "unknown_member", [], _Removal()))
                 continue
             report.requests += 1
-            con.execute("CREATE OR REPLACE TEMP TABLE erased (id_type VARCHAR, value VARCHAR)")
-            con.executemany("INSERT INTO erased VALUES (?, ?)", identifiers)
-            lake_rows, lake_files = _erase_lake(con, layout)
-            quarantine_rows, quarantine_files = _erase_quarantine(con, layout)
-            rewritten = [layout.relative(p) for p in (*lake_files, *quarantine_files)]
+            con.execute("CREATE OR REPLACE TEMP TABLE erased_values (id_type VARCHAR, value VARCHAR)")
+            con.executemany("INSERT INTO erased_values VALUES (?, ?)", identifiers)
+            con.execute("CREATE OR REPLACE TEMP TABLE erased_keys AS "
+                        "SELECT sha256(id_type || ':' || value) AS key FROM erased_values")
+            removal = _Removal()
+            _erase_lake(con, layout, removal)
+            _erase_quarantine(con, layout, removal)
             report.erased += 1
-            report.rows_removed += lake_rows + quarantine_rows
-            report.files_rewritten += rewritten
-            log_rows.append((member_id, customer_id, requested_at, "erased", len(identifiers),
-                             lake_rows + quarantine_rows, rewritten))
+            report.rows_removed += removal.rows
+            report.files_rewritten += removal.files
+            log_rows.append((member_id, customer_id, requested_at, "erased", _keys(identifiers), removal))
+        again = _reapply(con, layout)
+        if again.rows:
+            report.rows_removed += again.rows
+            report.files_rewritten += again.files
+            log_rows.append((None, None, None, "reapplied", [], again))
         if log_rows:
             _append_log(layout, run_date, log_rows)
             _hash_applied_requests(con, layout)
     return report
+
+
+def _reapply(con: duckdb.DuckDBPyConnection, layout: Layout) -> _Removal:
+    """Earlier erasures, applied again to the lake by identifier hash (clear values are gone)."""
+    log = erasure_log_path(layout)
+    earlier = (f"SELECT unnest(identifier_sha256) AS key FROM read_parquet('{log}') WHERE status = 'erased'"
+               if log.exists() else "SELECT NULL::VARCHAR AS key WHERE false")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE erased_keys AS {earlier}")
+    removal = _Removal()
+    [[n]] = con.execute("SELECT count(*) FROM erased_keys").fetchall()
+    if n:
+        _erase_lake(con, layout, removal)
+    return removal
 
 
 def _hash_applied_requests(con: duckdb.DuckDBPyConnection, layout: Layout) -> None:
@@ -188,9 +231,11 @@ def _hash_applied_requests(con: duckdb.DuckDBPyConnection, layout: Layout) -> No
 
 def _append_log(layout: Layout, run_date: date, rows: list[tuple]) -> None:
     table = pa.Table.from_pylist([
-        {"run_date": run_date, "member_id_sha256": hashlib.sha256(m.encode()).hexdigest(), "customer_id": c,
-         "requested_at": r, "status": s, "identifiers": n, "rows_removed": removed, "files_rewritten": files}
-        for m, c, r, s, n, removed, files in rows], schema=LOG_SCHEMA)
+        {"run_date": run_date, "member_id_sha256": hashlib.sha256(m.encode()).hexdigest() if m else None,
+         "customer_id": c, "requested_at": r, "status": s, "identifiers": len(keys), "identifier_sha256": keys,
+         "rows_removed": removal.rows, "files_rewritten": removal.files,
+         "removed_by_file": [{"store": st, "source_file": f, "rows": n} for (st, f), n in sorted(removal.by_file.items())]}
+        for m, c, r, s, keys, removal in rows], schema=LOG_SCHEMA)
     path = erasure_log_path(layout)
     if path.exists():
         table = pa.concat_tables([pq.read_table(path, schema=LOG_SCHEMA), table])
