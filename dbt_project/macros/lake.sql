@@ -17,3 +17,9 @@ left(sha256(concat_ws('|'{% for c in columns %}, coalesce(cast({{ c }} as varcha
 {% macro business_date(ts) -%}
 cast(timezone('{{ var("business_tz") }}', timezone('UTC', {{ ts }})) as date)
 {%- endmacro %}
+
+{#- One row per record: a record re-delivered after the lake's dedupe lookback is still one
+    record (the first delivery wins). -#}
+{% macro one_row_per(key) -%}
+qualify row_number() over (partition by {{ key }} order by delivery_date) = 1
+{%- endmacro %}

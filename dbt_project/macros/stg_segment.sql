@@ -37,6 +37,5 @@ select
     trait_city as city,
     delivery_date
 from {{ lake(source_name ~ '_events') }}
--- A message re-delivered after the lake's dedupe lookback is still one event.
-qualify row_number() over (partition by message_id order by delivery_date) = 1
+{{ one_row_per('message_id') }}
 {% endmacro %}

@@ -5,9 +5,8 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR
-
 from pipelines.lib.layout import Layout
+from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR
 from pipelines.settings import Settings
 
 SETTINGS = Settings.from_env()
@@ -27,6 +26,12 @@ class LakeResource(dg.ConfigurableResource):
     @property
     def layout(self) -> Layout:
         return Layout(Path(self.data_dir))
+
+    @property
+    def settings(self) -> Settings:
+        """The run's settings as this resource was configured (the business time zone is global)."""
+        return Settings(data_dir=Path(self.data_dir), duckdb_memory_limit=self.duckdb_memory_limit,
+                        duckdb_threads=self.duckdb_threads, timezone=SETTINGS.timezone)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "LakeResource":

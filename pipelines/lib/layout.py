@@ -38,6 +38,15 @@ class Layout:
         return self.lake / "_ingest_log.parquet"
 
     @property
+    def erasure_log(self) -> Path:
+        return self.lake / "_erasure_log.parquet"
+
+    @property
+    def warehouse(self) -> Path:
+        """The DuckDB file dbt builds (beside it, `dbt/`: dbt's target and logs of each night)."""
+        return self.data_dir / "warehouse" / "cdp.duckdb"
+
+    @property
     def staging(self) -> Path:
         """Scratch space on the same file system, so finished files can be renamed into place."""
         return self.data_dir / ".staging"

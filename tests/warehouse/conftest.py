@@ -8,7 +8,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR, warehouse_path
+from pipelines.lib.layout import Layout
+from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR
 
 
 def dbt_build(data_dir: Path, run_date: str, project_dir: Path = PROJECT_DIR) -> str:
@@ -25,5 +26,5 @@ def dbt_build(data_dir: Path, run_date: str, project_dir: Path = PROJECT_DIR) ->
 
 
 def query(data_dir: Path, sql: str, *params) -> list[tuple]:
-    with duckdb.connect(str(warehouse_path(data_dir)), read_only=True) as con:
+    with duckdb.connect(str(Layout(data_dir).warehouse), read_only=True) as con:
         return con.execute(sql, list(params)).fetchall()

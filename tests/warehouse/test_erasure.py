@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.lib.privacy.erasure import erase_requested, erasure_log_path
+from pipelines.lib.privacy.erasure import erase_requested
 from pipelines.lib.layout import Layout
 from pipelines.runner import run_nights
 from pipelines.settings import Settings
@@ -70,13 +70,13 @@ def test_the_warehouse_is_rebuilt_without_them_and_its_file_rewritten(erased):
 
 def test_each_request_is_logged_once_without_the_member_id(erased):
     log = duckdb.sql(f"SELECT status, customer_id IS NOT NULL, identifiers, rows_removed, len(files_rewritten) "
-                     f"FROM read_parquet('{erasure_log_path(Layout(erased))}') ORDER BY status, identifiers").fetchall()
+                     f"FROM read_parquet('{Layout(erased).erasure_log}') ORDER BY status, identifiers").fetchall()
     # ME1: app identify + event, till line, quarantined line; MC1: yesterday's CRM row only
     assert log == [("erased", False, 3, 1, 1), ("erased", True, 4, 4, 3), ("unknown_member", False, 0, 0, 0)]
-    assert b"ME1" not in erasure_log_path(Layout(erased)).read_bytes()
-    assert b"MC1" not in erasure_log_path(Layout(erased)).read_bytes()
+    assert b"ME1" not in Layout(erased).erasure_log.read_bytes()
+    assert b"MC1" not in Layout(erased).erasure_log.read_bytes()
     # applying the night's requests again finds nothing left to do
-    again = erase_requested(Layout(erased), DAY, erased / "warehouse" / "cdp.duckdb")
+    again = erase_requested(Layout(erased), DAY)
     assert (again.requests, again.rows_removed) == (0, 0)
 
 
@@ -86,9 +86,9 @@ def test_a_rerun_night_is_erased_again(erased):
     assert night.success
     text = "\n".join(parquet_text(f) for f in sorted((erased / "lake").rglob("part-0.parquet")))
     assert [v for v in ERASED_VALUES if v in text] == []
-    statuses = duckdb.sql(f"SELECT status, rows_removed FROM read_parquet('{erasure_log_path(Layout(erased))}') "
+    statuses = duckdb.sql(f"SELECT status, rows_removed FROM read_parquet('{Layout(erased).erasure_log}') "
                           f"WHERE status = 'reapplied'").fetchall()
     assert statuses == [("reapplied", 3)]     # ME1's 3 lake rows of the night (quarantine: by raw text only)
     # the three requests are still logged once each
-    assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{erasure_log_path(Layout(erased))}') "
+    assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{Layout(erased).erasure_log}') "
                       f"WHERE status <> 'reapplied'").fetchall() == [(3,)]

@@ -10,5 +10,4 @@ select
     occurred_at,
     delivery_date
 from {{ lake('live_events') }}
--- A record re-delivered after the lake's dedupe lookback is still one record.
-qualify row_number() over (partition by record_id order by delivery_date) = 1
+{{ one_row_per('record_id') }}

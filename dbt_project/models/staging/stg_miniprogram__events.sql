@@ -15,5 +15,4 @@ select
     occurred_at,
     delivery_date
 from {{ lake('miniprogram_events') }}
--- A record re-delivered after the lake's dedupe lookback is still one record.
-qualify row_number() over (partition by record_id order by delivery_date) = 1
+{{ one_row_per('record_id') }}

@@ -21,5 +21,4 @@ select
     payment_method,
     delivery_date
 from {{ lake('pos_order_lines') }}
--- A record re-delivered after the lake's dedupe lookback is still one record.
-qualify row_number() over (partition by record_id order by delivery_date) = 1
+{{ one_row_per('record_id') }}

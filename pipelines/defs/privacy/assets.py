@@ -1,17 +1,15 @@
 """Erasure requests, applied after the night's warehouse build (which says who the person is)."""
 
 import contextlib
-import json
 from datetime import date
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from pipelines.defs.resources import DELIVERY_DATES, SETTINGS, LakeResource
+from pipelines.defs.resources import DELIVERY_DATES, LakeResource
 from pipelines.lib.privacy.erasure import erase_requested
-from pipelines.lib.warehouse.dbt import MANIFEST, night_vars, warehouse_path
+from pipelines.lib.warehouse.dbt import MANIFEST, build_args
 from pipelines.lib.warehouse.storage import compact
-from pipelines.settings import Settings
 
 
 @dg.asset(key="erasures", group_name="privacy", partitions_def=DELIVERY_DATES,
@@ -21,15 +19,12 @@ def erasures(context: dg.AssetExecutionContext, lake: LakeResource, dbt: DbtCliR
     """Forgets members who asked: rewrites their lake and quarantine files, rebuilds the warehouse
     without them and rewrites its file. Logged in lake/_erasure_log.parquet."""
     day = date.fromisoformat(context.partition_key)
-    db = warehouse_path(lake.layout.data_dir)
-    report = erase_requested(lake.layout, day, db)
+    db = lake.layout.warehouse
+    report = erase_requested(lake.layout, day)
     if report.erased:
-        settings = Settings(data_dir=lake.layout.data_dir, duckdb_memory_limit=lake.duckdb_memory_limit,
-                            duckdb_threads=lake.duckdb_threads, timezone=SETTINGS.timezone)
         log = db.parent / "dbt" / f"rebuild-after-erasure-{day}.log"
         with open(log, "w") as out, contextlib.redirect_stdout(out):
-            dbt.cli(["build", "--vars", json.dumps(night_vars(settings, day))], manifest=MANIFEST,
-                    target_path=db.parent / "dbt").wait()
+            dbt.cli(build_args(lake.settings, day), manifest=MANIFEST, target_path=db.parent / "dbt").wait()
         compact(db)
     return dg.MaterializeResult(metadata={
         "requests": report.requests, "erased": report.erased, "unknown_members": report.unknown_members,

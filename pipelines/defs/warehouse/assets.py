@@ -1,23 +1,22 @@
 """The dbt project as Dagster assets: one `dbt build` per night (seeds, models and their tests).
 
 dbt tests arrive as asset checks; a failing test at `error` severity fails the step, so nothing
-downstream of the warehouse runs that night. The lake's sources map to the `lake/<source>`
-ingestion assets (`meta.dagster.asset_key` in models/staging/_lake__sources.yml).
+downstream of the warehouse runs that night. The lake's dbt sources map to the `lake/<source>`
+ingestion assets (`LAKE_ASSETS` below).
 """
 
 import contextlib
-import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from pipelines.defs.resources import DELIVERY_DATES, SETTINGS, LakeResource
+from pipelines.defs.resources import DELIVERY_DATES, LakeResource
 from pipelines.lib.ingest.sources import SOURCES
-from pipelines.lib.warehouse.dbt import ensure_manifest, night_vars, warehouse_path
+from pipelines.lib.layout import Layout
+from pipelines.lib.warehouse.dbt import build_args, ensure_manifest
 from pipelines.lib.warehouse.quality import identity_figures, table_row_counts
-from pipelines.settings import Settings
 
 
 # dbt source `lake.<source>_<entity>` -> the ingestion asset `lake/<source>` that writes it.
@@ -48,13 +47,10 @@ class WarehouseTranslator(DagsterDbtTranslator):
             backfill_policy=dg.BackfillPolicy.multi_run(1))
 def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource) -> Iterator[Any]:
     """Builds the warehouse as of the night: staging, identity, customers and the behaviour layer."""
-    settings = Settings(data_dir=lake.layout.data_dir, duckdb_memory_limit=lake.duckdb_memory_limit,
-                        duckdb_threads=lake.duckdb_threads, timezone=SETTINGS.timezone)
-    db = warehouse_path(settings.data_dir)
+    db = lake.layout.warehouse
     db.parent.mkdir(parents=True, exist_ok=True)
-    invocation = dbt.cli(
-        ["build", "--vars", json.dumps(night_vars(settings, context.partition_key))],
-        context=context, target_path=db.parent / "dbt")
+    invocation = dbt.cli(build_args(lake.settings, context.partition_key), context=context,
+                         target_path=db.parent / "dbt")
     # dbt's own log of the night goes to a file beside the warehouse, not to the console.
     log = db.parent / "dbt" / f"build-{context.partition_key}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -65,18 +61,18 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: Lake
         except Exception as error:  # a failed model or test: report what did build, then fail the step
             failure = error
     if failure is None:
-        events = list(_with_figures(events, settings, context.partition_key))
+        events = list(_with_figures(events, lake.layout, context.partition_key))
     yield from events
     if failure is not None:
         raise failure
 
 
-def _with_figures(events: list[Any], settings: Settings, run_date: str) -> Iterator[Any]:
+def _with_figures(events: list[Any], layout: Layout, run_date: str) -> Iterator[Any]:
     """Row counts on every table, and the identity figures on `identity_map`."""
-    db = warehouse_path(settings.data_dir)
+    db = layout.warehouse
     outputs = [e for e in events if isinstance(e, dg.Output)]
     counts = table_row_counts(db, [e.output_name for e in outputs])
-    truth = settings.data_dir / "truth"
+    truth = layout.data_dir / "truth"
     for event in events:
         if isinstance(event, dg.Output):
             metadata = {}

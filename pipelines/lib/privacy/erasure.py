@@ -50,17 +50,13 @@ class ErasureReport:
     files_rewritten: list[str] = field(default_factory=list)
 
 
-def erasure_log_path(layout: Layout) -> Path:
-    return layout.lake / "_erasure_log.parquet"
-
-
 def _pending(con: duckdb.DuckDBPyConnection, layout: Layout, run_date: date) -> list[tuple[str, object, bool]]:
     """Requests up to `run_date` not erased yet, and whether each was already logged as unknown
     (an unknown member is looked for again every night: their data may arrive later)."""
     requests = layout.lake_entity("crm", "erasure_requests")
     if not any(requests.glob("*/part-0.parquet")):
         return []
-    log = erasure_log_path(layout)
+    log = layout.erasure_log
     logged = (f"SELECT member_id_sha256 AS h, status FROM read_parquet('{log}')" if log.exists()
               else "SELECT NULL AS h, NULL AS status WHERE false")
     return con.execute(f"""
@@ -77,15 +73,14 @@ def _pending(con: duckdb.DuckDBPyConnection, layout: Layout, run_date: date) -> 
     """, [run_date]).fetchall()
 
 
-def _identifiers(con: duckdb.DuckDBPyConnection, layout: Layout, warehouse: Path,
-                 member_id: str) -> tuple[str | None, list[tuple[str, str]]]:
+def _identifiers(con: duckdb.DuckDBPyConnection, layout: Layout, member_id: str) -> tuple[str | None, list[tuple[str, str]]]:
     """The member's customer and every identifier to erase, in the lake's own form (openids
     without appid): the customer's linked identifiers, plus the member id, phones and emails of
     the member's rows in every CRM snapshot (a member known only to the CRM has left tonight's
     snapshot, so no customer holds them any more)."""
     customer_id, found = None, set()
-    if warehouse.exists():
-        con.execute(f"ATTACH IF NOT EXISTS '{warehouse}' AS wh (READ_ONLY)")
+    if layout.warehouse.exists():
+        con.execute(f"ATTACH IF NOT EXISTS '{layout.warehouse}' AS wh (READ_ONLY)")
         rows = con.execute("""
             SELECT r.customer_id, r.id_type,
                 CASE WHEN r.id_type = 'openid' THEN split_part(r.id_value, ':', 2) ELSE r.id_value END
@@ -164,7 +159,7 @@ def _keys(identifiers: list[tuple[str, str]]) -> list[str]:
     return sorted(hashlib.sha256(f"{t}:{v}".encode()).hexdigest() for t, v in identifiers)
 
 
-def erase_requested(layout: Layout, run_date: date, warehouse: Path) -> ErasureReport:
+def erase_requested(layout: Layout, run_date: date) -> ErasureReport:
     """Apply every erasure request delivered up to `run_date` and not applied yet; then apply all
     earlier ones again to the lake (a rerun night re-ingests raw files that still hold them)."""
     report = ErasureReport()
@@ -172,7 +167,7 @@ def erase_requested(layout: Layout, run_date: date, warehouse: Path) -> ErasureR
     with duckdb.connect() as con:
         con.execute("SET enable_progress_bar = false")
         for member_id, requested_at, logged_unknown in _pending(con, layout, run_date):
-            customer_id, identifiers = _identifiers(con, layout, warehouse, member_id)
+            customer_id, identifiers = _identifiers(con, layout, member_id)
             if not identifiers:
                 if not logged_unknown:
                     report.requests += 1
@@ -204,7 +199,7 @@ def erase_requested(layout: Layout, run_date: date, warehouse: Path) -> ErasureR
 
 def _reapply(con: duckdb.DuckDBPyConnection, layout: Layout) -> _Removal:
     """Earlier erasures, applied again to the lake by identifier hash (clear values are gone)."""
-    log = erasure_log_path(layout)
+    log = layout.erasure_log
     earlier = (f"SELECT unnest(identifier_sha256) AS key FROM read_parquet('{log}') WHERE status = 'erased'"
                if log.exists() else "SELECT NULL::VARCHAR AS key WHERE false")
     con.execute(f"CREATE OR REPLACE TEMP TABLE erased_keys AS {earlier}")
@@ -218,7 +213,7 @@ def _reapply(con: duckdb.DuckDBPyConnection, layout: Layout) -> _Removal:
 def _hash_applied_requests(con: duckdb.DuckDBPyConnection, layout: Layout) -> None:
     """Applied requests keep only sha256(member_id) in the lake: the request stays on record,
     the id does not."""
-    done = f"SELECT member_id_sha256 FROM read_parquet('{erasure_log_path(layout)}') WHERE status = 'erased'"
+    done = f"SELECT member_id_sha256 FROM read_parquet('{layout.erasure_log}') WHERE status = 'erased'"
     for path in sorted(layout.lake_entity("crm", "erasure_requests").glob("*/part-0.parquet")):
         [[clear]] = con.execute(f"SELECT count(*) FROM read_parquet('{path}') WHERE sha256(member_id) IN ({done})").fetchall()
         if clear:
@@ -236,7 +231,7 @@ def _append_log(layout: Layout, run_date: date, rows: list[tuple]) -> None:
          "rows_removed": removal.rows, "files_rewritten": removal.files,
          "removed_by_file": [{"store": st, "source_file": f, "rows": n} for (st, f), n in sorted(removal.by_file.items())]}
         for m, c, r, s, keys, removal in rows], schema=LOG_SCHEMA)
-    path = erasure_log_path(layout)
+    path = layout.erasure_log
     if path.exists():
         table = pa.concat_tables([pq.read_table(path, schema=LOG_SCHEMA), table])
     staged = path.with_name(path.name + ".writing")

@@ -6,6 +6,7 @@ than any file of the project (under a file lock: test workers import in parallel
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import subprocess
 import sys
@@ -20,19 +21,15 @@ DBT = Path(sys.executable).parent / "dbt"
 _SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests")
 
 
-def warehouse_path(data_dir: Path) -> Path:
-    return data_dir / "warehouse" / "cdp.duckdb"
-
-
-def night_vars(settings: Settings, run_date: date | str) -> dict[str, str]:
-    """The dbt vars of one night: which data directory, which night, which time zone."""
-    return {
+def build_args(settings: Settings, run_date: date | str) -> list[str]:
+    """`dbt build` for one night: which data directory, which night, which time zone, limits."""
+    return ["build", "--vars", json.dumps({
         "data_dir": str(settings.data_dir),
         "run_date": str(run_date),
         "business_tz": settings.timezone,
         "duckdb_memory_limit": settings.duckdb_memory_limit,
         "duckdb_threads": str(settings.duckdb_threads),
-    }
+    })]
 
 
 def _newest_source_mtime() -> float:
