@@ -125,7 +125,7 @@ def main() -> int:
     db.parent.mkdir(parents=True)
     env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     dbt_args = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR), "--target-path",
-                str(work / "dbt"), "--vars", json.dumps({"data_dir": str(work), "run_date": "2026-01-05"})]
+                str(work / "dbt"), "--vars", json.dumps({"data_dir": str(work), "as_of_date": "2026-01-05"})]
     try:
         graph = build_graph(db, opts.people, records_per_person=6.7)
         subprocess.run([str(DBT), "seed", "--quiet", *dbt_args], check=True, cwd=PROJECT_DIR, env=env)

@@ -1,11 +1,11 @@
-{#- The lake as it stood on the night `run_date`: only deliveries up to that night are read, so
+{#- The lake as it stood on the night `as_of_date`: only deliveries up to that night are read, so
     replaying a past night sees exactly what that night saw. -#}
 {% macro lake(table) -%}
-(select * from {{ source('lake', table) }} where delivery_date <= {{ run_date() }})
+(select * from {{ source('lake', table) }} where delivery_date <= {{ as_of_date() }})
 {%- endmacro %}
 
-{% macro run_date() -%}
-date '{{ var("run_date") }}'
+{% macro as_of_date() -%}
+date '{{ var("as_of_date") }}'
 {%- endmacro %}
 
 {#- A stable id for a record without one of its own: a hash of its natural key. -#}

@@ -18,7 +18,7 @@ def dbt_build(data_dir: Path, run_date: str, project_dir: Path = PROJECT_DIR) ->
     done = subprocess.run(
         [str(DBT), "build", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
          "--target-path", str(data_dir / "warehouse" / "dbt"),
-         "--vars", json.dumps({"data_dir": str(data_dir), "run_date": run_date})],
+         "--vars", json.dumps({"data_dir": str(data_dir), "as_of_date": run_date})],
         cwd=project_dir, capture_output=True, text=True,
         env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]

@@ -50,7 +50,7 @@ def test_a_late_login_merges_two_customers_and_restates_history(history):
                                    "WHERE id_value IN ('dev-x', 'MX')")
     assert survivor == before["MX"]          # the member, seen first (registered in January), survives
     rows = query(history, "SELECT change, customer_id, previous_customer_id, evidence_source, evidence_record_id "
-                          "FROM identity_changes WHERE run_date = ?", DAY2)
+                          "FROM identity_changes WHERE as_of_date = ?", DAY2)
     assert rows == [("merged", survivor, before["dev-x"], "app", "a2")]
     # the anonymous night-1 event now belongs to the member
     assert query(history, "SELECT customer_id FROM events WHERE event_id = 'app:a1'") == [(survivor,)]
@@ -64,7 +64,7 @@ def test_an_operator_cut_splits_them_again_on_the_next_build(history, tmp_path):
     dbt_build(history, DAY3.isoformat(), project_dir=project)
     after = dict(query(history, "SELECT id_value, customer_id FROM identity_resolution"))
     assert after["dev-x"] != after["MX"]
-    rows = query(history, "SELECT change, customer_id, reason FROM identity_changes WHERE run_date = ? "
+    rows = query(history, "SELECT change, customer_id, reason FROM identity_changes WHERE as_of_date = ? "
                           "ORDER BY customer_id", DAY3)
     assert ("split", after["dev-x"], "link cut (shared family phone: two people)") in rows
-    assert query(history, "SELECT count(*) FROM identity_changes WHERE run_date = ?", DAY2) == [(1,)]
+    assert query(history, "SELECT count(*) FROM identity_changes WHERE as_of_date = ?", DAY2) == [(1,)]

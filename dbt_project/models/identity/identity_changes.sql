@@ -1,5 +1,5 @@
 {{ config(materialized='incremental', full_refresh=false, incremental_strategy='delete+insert',
-          unique_key='run_date') }}
+          unique_key='as_of_date') }}
 -- What identity resolution changed tonight against the last build: customers that merged, split
 -- or were renamed (anchor gone), with the evidence (the record that linked them) or the rule
 -- (blocked value, hub, cut link, per-type limit) responsible. Never rebuilt from scratch: it is
@@ -9,7 +9,7 @@
 {%- set previous = adapter.get_relation(this.database, this.schema, 'identity_assignments') %}
 
 {% if previous is none %}
-select {{ run_date() }} as run_date, 'baseline' as change, cast(null as varchar) as customer_id,
+select {{ as_of_date() }} as as_of_date, 'baseline' as change, cast(null as varchar) as customer_id,
     cast(null as varchar) as previous_customer_id, 0::bigint as identifiers, cast(null as varchar) as reason,
     cast(null as varchar) as evidence_source, cast(null as varchar) as evidence_record_id
 {% else %}
@@ -20,7 +20,7 @@ with tonight as (
 
 before as (
     select id_key, customer_id as previous_customer_id from {{ previous }}
-    where run_date = (select max(run_date) from {{ previous }} where run_date < {{ run_date() }})
+    where as_of_date = (select max(as_of_date) from {{ previous }} where as_of_date < {{ as_of_date() }})
 ),
 
 moved as (
@@ -104,18 +104,18 @@ renames as (
     group by customer_id, previous_customer_id
 )
 
-select {{ run_date() }} as run_date, 'merged' as change, m.customer_id, m.previous_customer_id,
+select {{ as_of_date() }} as as_of_date, 'merged' as change, m.customer_id, m.previous_customer_id,
     m.identifiers, 'co-occurrence on one record' as reason, e.evidence_source, e.evidence_record_id
 from merges m left join merge_evidence e using (customer_id, previous_customer_id)
 where m.customer_id <> m.previous_customer_id
 union all
-select {{ run_date() }}, 'split', s.customer_id, s.previous_customer_id, s.identifiers,
+select {{ as_of_date() }}, 'split', s.customer_id, s.previous_customer_id, s.identifiers,
     coalesce(r.rule, c.rule, s.reason), null, null
 from splits s
 left join split_rules r using (previous_customer_id)
 left join cut_rules c using (previous_customer_id)
 union all
-select {{ run_date() }}, 'renamed', customer_id, previous_customer_id, identifiers,
+select {{ as_of_date() }}, 'renamed', customer_id, previous_customer_id, identifiers,
     'anchor identifier left the customer', null, null
 from renames
 {% endif %}

@@ -1,7 +1,8 @@
 """How the pipeline drives dbt: the project's paths, its manifest, and the vars of a night.
 
 Dagster needs the dbt manifest to define assets, so it is parsed on import when missing or older
-than any file of the project (under a file lock: test workers import in parallel).
+than any file of the project (under a file lock: test workers import in parallel). The trait and
+audience specs are compiled into models first, so a spec error stops everything before dbt runs.
 """
 from __future__ import annotations
 
@@ -13,19 +14,20 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from pipelines.lib.specs import compile_project
 from pipelines.settings import REPO_ROOT, Settings
 
 PROJECT_DIR = REPO_ROOT / "dbt_project"
 MANIFEST = PROJECT_DIR / "target" / "manifest.json"
 DBT = Path(sys.executable).parent / "dbt"
-_SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests")
+_SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests", "specs")
 
 
 def build_args(settings: Settings, run_date: date | str) -> list[str]:
     """`dbt build` for one night: which data directory, which night, which time zone, limits."""
     return ["build", "--vars", json.dumps({
         "data_dir": str(settings.data_dir),
-        "run_date": str(run_date),
+        "as_of_date": str(run_date),
         "business_tz": settings.timezone,
         "duckdb_memory_limit": settings.duckdb_memory_limit,
         "duckdb_threads": str(settings.duckdb_threads),
@@ -46,6 +48,7 @@ def ensure_manifest() -> Path:
     MANIFEST.parent.mkdir(parents=True, exist_ok=True)
     with open(MANIFEST.parent / ".parse.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        compile_project(PROJECT_DIR)
         if not MANIFEST.exists() or MANIFEST.stat().st_mtime < _newest_source_mtime():
             env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
             done = subprocess.run(

@@ -1,0 +1,200 @@
+"""Load every spec of the dbt project, check it as a whole, and write the models it implies.
+
+`compile_project` runs before dbt parses the project (see `warehouse/dbt.py`): the generated
+models live in `models/traits/generated/` and `models/audiences/generated/` (git-ignored) and
+are rewritten only when their text changes, so an unchanged spec costs no re-parse.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .audiences import Audience, audience_sql, parse_audiences
+from .conditions import Scope
+from .customer_traits import (RuleTag, Rfm, Stage, catalog, customer_traits_sql, parse_lifecycle, parse_rfm,
+                              parse_tags)
+from .errors import At, SpecError
+from .traits import Group, Ratio, check_name, group_sql, parse_group, parse_ratio
+
+TRAITS_FILE = "specs/traits.yml"
+AUDIENCES_DIR = "specs/audiences"
+GENERATED = ("models/traits/generated", "models/audiences/generated")
+DEFAULT_MAX_CHANGE = 0.5
+
+
+@dataclass(frozen=True)
+class Specs:
+    groups: tuple[Group, ...]
+    ratios: tuple[Ratio, ...]
+    tags: tuple[RuleTag, ...]
+    manual_tags: tuple[str, ...]
+    rfm: Rfm
+    stages: tuple[Stage, ...]
+    audiences: tuple[Audience, ...]
+    traits: dict[str, str]                     # every customer_traits column an audience may test
+
+    def audience(self, name: str) -> Audience:
+        for a in self.audiences:
+            if a.name == name:
+                return a
+        raise KeyError(f"unknown audience {name!r} (known: {', '.join(a.name for a in self.audiences)})")
+
+
+def _yaml(path: Path, rel: str) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise SpecError(rel, "file", "(syntax)", f"not valid YAML{where}: {getattr(e, 'problem', e)}") from None
+
+
+def event_types(project_dir: Path) -> set[str]:
+    with open(project_dir / "seeds" / "event_taxonomy.csv", encoding="utf-8") as f:
+        return {row["event_type"] for row in csv.DictReader(f)}
+
+
+def load_specs(project_dir: Path) -> Specs:
+    doc = _yaml(project_dir / TRAITS_FILE, TRAITS_FILE) or {}
+    top = At(TRAITS_FILE, "file")
+    extra = sorted(set(doc) - {"groups", "derived", "tags", "manual_tags", "rfm", "lifecycle"})
+    if extra:
+        raise top.child(extra[0]).error("unexpected section (allowed: groups, derived, tags, manual_tags, rfm, lifecycle)")
+    if not isinstance(doc.get("groups"), dict) or not doc["groups"]:
+        raise top.child("groups").error("expected a mapping of group name -> {from, traits}")
+    groups = tuple(parse_group(n, g, At(TRAITS_FILE, f"group '{n}'")) for n, g in doc["groups"].items())
+    known: dict[str, str] = {}
+    for g in groups:
+        for t in g.traits:
+            if t.name in known:
+                raise At(TRAITS_FILE, f"trait '{t.name}'").error("defined twice (trait names are unique across groups)")
+            known[t.name] = t.type
+    ratios = []
+    for name, raw in (doc.get("derived") or {}).items():
+        if name in known:
+            raise At(TRAITS_FILE, f"trait '{name}'").error("defined twice (trait names are unique across groups)")
+        r = parse_ratio(name, raw, known, At(TRAITS_FILE, f"trait '{name}'"))
+        ratios.append(r)
+        known[name] = r.type
+    ratios_t = tuple(ratios)
+    traits = catalog(groups, ratios_t)
+    rule_tags = parse_tags(doc.get("tags"), known, TRAITS_FILE)
+    manual = tuple(check_name(t, At(TRAITS_FILE, "manual_tags").child(i))
+                   for i, t in enumerate(doc.get("manual_tags") or []))
+    clash = {t.name for t in rule_tags} & set(manual)
+    if clash:
+        raise At(TRAITS_FILE, "manual_tags").error(f"also defined as rule tags: {sorted(clash)}")
+    all_tags = {t.name for t in rule_tags} | set(manual)
+    rfm = parse_rfm(doc.get("rfm"), known, TRAITS_FILE)
+    stage_scope = Scope(traits={**known, **{k: v for k, v in traits.items() if k.startswith("rfm_")}}, tags=all_tags)
+    stages = parse_lifecycle(doc.get("lifecycle"), stage_scope, TRAITS_FILE)
+    files = {}
+    for path in sorted((project_dir / AUDIENCES_DIR).glob("*.yml")):
+        rel = path.relative_to(project_dir).as_posix()
+        files[rel] = _yaml(path, rel)
+    audiences = parse_audiences(files, traits, all_tags, event_types(project_dir), DEFAULT_MAX_CHANGE)
+    taken = set(traits) | {g.model for g in groups} | {"customer_traits", "audience_membership", "audience_changes"}
+    for a in audiences:
+        if a.name in taken:
+            raise At(a.file, f"audience '{a.name}'").error("the name is taken by a trait or a model")
+    return Specs(groups, ratios_t, rule_tags, manual, rfm, stages, audiences, traits)
+
+
+def render(specs: Specs) -> dict[str, str]:
+    """Generated file (relative to the project) -> its text."""
+    out = {f"{GENERATED[0]}/{g.model}.sql": f"-- Generated from {TRAITS_FILE} by pipelines/lib/specs: "
+                                            f"edit the YAML, not this file.\n-- {g.description}\n" + group_sql(g)
+           for g in specs.groups}
+    out[f"{GENERATED[0]}/customer_traits.sql"] = customer_traits_sql(
+        specs.groups, specs.ratios, specs.tags, specs.rfm, specs.stages)
+    out[f"{GENERATED[0]}/_traits__generated.yml"] = _traits_yml(specs)
+    for a in specs.audiences:
+        out[f"{GENERATED[1]}/{a.name}.sql"] = audience_sql(a)
+    out[f"{GENERATED[1]}/audience_membership.sql"] = _membership_sql(specs.audiences)
+    out[f"{GENERATED[1]}/_audiences__generated.yml"] = _audiences_yml(specs)
+    return out
+
+
+def compile_project(project_dir: Path) -> list[str]:
+    """Write the generated models; returns the files written or removed (empty: up to date)."""
+    files = render(load_specs(project_dir))
+    changed = []
+    for folder in GENERATED:
+        d = project_dir / folder
+        d.mkdir(parents=True, exist_ok=True)
+        for old in d.iterdir():
+            rel = old.relative_to(project_dir).as_posix()
+            if rel not in files:
+                old.unlink()
+                changed.append(rel)
+    for rel, text in files.items():
+        path = project_dir / rel
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+            changed.append(rel)
+    return changed
+
+
+def _membership_sql(audiences: tuple[Audience, ...]) -> str:
+    config = ("{{ config(materialized='incremental', incremental_strategy='delete+insert', "
+              "unique_key='as_of_date') }}")
+    if not audiences:
+        body = ("select cast(null as varchar) as audience, {{ as_of_date() }} as as_of_date, "
+                "cast(null as varchar) as customer_id, false as is_holdout where false")
+    else:
+        body = "\nunion all\n".join(
+            f"select audience, as_of_date, customer_id, is_holdout from {{{{ ref('{a.name}') }}}}" for a in audiences)
+    return f"{config}\n-- Generated from {AUDIENCES_DIR}/: one row per member per audience per as_of_date.\n{body}\n"
+
+
+def _describe(text: str) -> str:
+    return text.replace("\n", " ").replace('"', "'")
+
+
+def _traits_yml(specs: Specs) -> str:
+    lines = [f"# Generated from {TRAITS_FILE} by pipelines/lib/specs: edit the YAML, not this file.",
+             "version: 2", "models:"]
+    for g in specs.groups:
+        lines += [f"  - name: {g.model}", f"    description: \"{_describe(g.description or g.name)}\"", "    columns:",
+                  "      - name: customer_id", "        data_tests: [unique, not_null]"]
+        lines += [f"      - name: {t.name}\n        description: \"{_describe(t.description)}\"" for t in g.traits if t.description]
+    lines += ["  - name: customer_traits",
+              "    description: \"One row per customer per as_of_date: every trait, RFM, tags and the lifecycle stage.\"",
+              "    data_tests:",
+              "      - unique_per_night:",
+              "          arguments: {column_name: customer_id}",
+              "    columns:",
+              "      - name: customer_id", "        data_tests: [not_null]",
+              "      - name: lifecycle_stage",
+              "        data_tests:",
+              "          - not_null",
+              "          - accepted_values:",
+              "              arguments: {values: [introduction, growth, maturity, dormancy, churn]}",
+              "      - name: rfm_segment",
+              "        data_tests:",
+              "          - accepted_values:",
+              f"              arguments: {{values: [{', '.join(sorted({s.name for s in specs.rfm.segments}))}]}}"]
+    for r in specs.ratios:
+        if r.description:
+            lines += [f"      - name: {r.name}", f"        description: \"{_describe(r.description)}\""]
+    return "\n".join(lines) + "\n"
+
+
+def _audiences_yml(specs: Specs) -> str:
+    lines = [f"# Generated from {AUDIENCES_DIR}/ by pipelines/lib/specs: edit the YAML, not this file.",
+             "version: 2", "models:"]
+    for a in specs.audiences:
+        lines += [f"  - name: {a.name}", f"    description: \"{_describe(a.description)}\"",
+                  "    config:", "      meta:", f"        owner: \"{a.owner}\"", f"        purpose: {a.purpose}",
+                  f"        holdout: {a.holdout}", f"        max_change: {a.max_change}", f"        spec_file: {a.file}",
+                  "    columns:", "      - name: customer_id", "        data_tests: [unique, not_null]"]
+    lines += ["  - name: audience_membership",
+              "    description: \"One row per member per audience per as_of_date (published contract).\"",
+              "    data_tests:",
+              "      - unique_per_night:",
+              "          arguments: {column_name: \"audience || '/' || customer_id\"}"]
+    return "\n".join(lines) + "\n"

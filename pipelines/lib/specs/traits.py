@@ -1,0 +1,218 @@
+"""Trait groups from `specs/traits.yml`: parsing, type inference and each group's SQL.
+
+A group aggregates one table into one row per customer (`traits_<group>`); derived traits
+(ratios) are computed where the groups meet, in `customer_traits`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .conditions import Node, Scope, Window, column_sql, parse, parse_window
+from .errors import At
+from .tables import (BEHAVIOUR, DATE, INTEGER, NUMBER, ORDERED, TABLES, TEXT, TEXT_LIST, TIMESTAMP, Table)
+
+AGGREGATES = ("count", "unique_count", "sum", "avg", "min", "max", "first", "last", "most_frequent",
+              "unique_list", "days_since")
+PROFILE = ("value", "years_since", "days_since")
+ZERO_WHEN_NONE = ("count", "unique_count", "sum")
+NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Trait:
+    name: str
+    kind: str
+    type: str
+    of: str | None = None
+    where: Node | None = None
+    window: Window | None = None
+    order_by: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def default(self) -> str | None:
+        return "0" if self.kind in ZERO_WHEN_NONE else None
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    table: Table
+    where: Node | None
+    traits: tuple[Trait, ...]
+    description: str = ""
+
+    @property
+    def model(self) -> str:
+        return f"traits_{self.name}"
+
+
+@dataclass(frozen=True)
+class Ratio:
+    name: str
+    numerator: str
+    denominator: str
+    description: str = ""
+    type: str = NUMBER
+
+
+def check_name(name: Any, at: At) -> str:
+    if not isinstance(name, str) or not NAME.match(name):
+        raise at.error(f"a name is lower_snake_case (a-z, 0-9, _), got {name!r}")
+    return name
+
+
+def parse_group(name: str, raw: Any, at: At) -> Group:
+    check_name(name, at)
+    if not isinstance(raw, dict):
+        raise at.error("expected a mapping with from, traits")
+    _allowed(raw, {"from", "where", "traits", "description"}, at)
+    table = TABLES.get(raw.get("from"))
+    if table is None:
+        raise at.child("from").error(f"unknown table {raw.get('from')!r} (known: {', '.join(TABLES)})")
+    scope = Scope(columns=table.columns)
+    where = parse(raw["where"], scope, at.child("where")) if "where" in raw else None
+    if table.name not in BEHAVIOUR and where is not None:
+        raise at.child("where").error("a profile group has one row per customer: filter in its traits' types")
+    items = raw.get("traits")
+    if not isinstance(items, dict) or not items:
+        raise at.child("traits").error("expected a mapping of trait name -> definition")
+    traits = tuple(parse_trait(n, d, table, At(at.file, f"trait '{n}'")) for n, d in items.items())
+    return Group(name, table, where, traits, str(raw.get("description", "")).strip())
+
+
+def parse_trait(name: str, raw: Any, table: Table, at: At) -> Trait:
+    check_name(name, at)
+    if not isinstance(raw, dict):
+        raise at.error("expected a mapping with at least `type`")
+    _allowed(raw, {"type", "of", "where", "window", "order_by", "description"}, at)
+    kind = raw.get("type")
+    allowed = AGGREGATES if table.name in BEHAVIOUR else PROFILE
+    if kind not in allowed:
+        raise at.child("type").error(f"unknown trait type {kind!r} for table {table.name} (allowed: {', '.join(allowed)})")
+    of = raw.get("of")
+    needs_of = kind not in ("count", "days_since") or table.name not in BEHAVIOUR
+    if needs_of and of is None:
+        raise at.child("of").error(f"a {kind} trait needs `of: <column of {table.name}>`")
+    if of is not None and of not in table.columns:
+        raise at.child("of").error(f"unknown column {of!r} of {table.name} (known: {', '.join(sorted(table.columns))})")
+    of_type = table.columns.get(of) if of else None
+    if kind in ("sum", "avg") and of_type not in (INTEGER, NUMBER):
+        raise at.child("of").error(f"type mismatch: {kind} needs a number, {of} is {of_type}")
+    if kind in ("min", "max") and of_type not in ORDERED | {TEXT}:
+        raise at.child("of").error(f"type mismatch: {kind} needs an ordered column, {of} is {of_type}")
+    if kind in ("years_since", "days_since") and of is not None and of_type not in (DATE, TIMESTAMP):
+        raise at.child("of").error(f"type mismatch: {kind} needs a date or timestamp, {of} is {of_type}")
+    if kind == "unique_list" and of_type != TEXT:
+        raise at.child("of").error(f"type mismatch: unique_list needs text, {of} is {of_type}")
+    where = parse(raw["where"], Scope(columns=table.columns), at.child("where")) if "where" in raw else None
+    if table.name not in BEHAVIOUR and ("where" in raw or "window" in raw):
+        raise at.error("profile traits take no where/window")
+    order_by = tuple(raw.get("order_by") or ((table.time, table.key) if table.time else ()))
+    for i, col in enumerate(order_by):
+        if col not in table.columns:
+            raise at.child("order_by").child(i).error(f"unknown column {col!r} of {table.name}")
+    trait_type = {"count": INTEGER, "unique_count": INTEGER, "days_since": INTEGER, "years_since": INTEGER,
+                  "sum": NUMBER, "avg": NUMBER, "unique_list": TEXT_LIST}.get(kind, of_type)
+    return Trait(name, kind, trait_type, of, where, parse_window(raw.get("window"), at.child("window")),
+                 order_by, str(raw.get("description", "")).strip())
+
+
+def parse_ratio(name: str, raw: Any, known: dict[str, str], at: At) -> Ratio:
+    check_name(name, at)
+    if not isinstance(raw, dict) or raw.get("type") != "ratio":
+        raise at.child("type").error("derived traits are `type: ratio` with numerator and denominator")
+    _allowed(raw, {"type", "numerator", "denominator", "description"}, at)
+    for part in ("numerator", "denominator"):
+        ref = raw.get(part)
+        if ref not in known:
+            raise at.child(part).error(f"unknown trait {ref!r}")
+        if known[ref] not in (INTEGER, NUMBER):
+            raise at.child(part).error(f"type mismatch: {ref} is {known[ref]}, a ratio needs numbers")
+    return Ratio(name, raw["numerator"], raw["denominator"], str(raw.get("description", "")).strip())
+
+
+def _allowed(raw: dict, allowed: set[str], at: At) -> None:
+    extra = sorted(set(raw) - allowed)
+    if extra:
+        raise at.child(extra[0]).error(f"unexpected field (allowed: {', '.join(sorted(allowed))})")
+
+
+# --- SQL -----------------------------------------------------------------------------------
+
+AS_OF = "{{ as_of_date() }}"
+
+
+def _filter(t: Trait) -> str:
+    parts = [column_sql(t.where)] if t.where else []
+    if t.window:
+        parts.append(t.window.sql(AS_OF))
+    return " and ".join(parts) or "true"
+
+
+def _aggregate(t: Trait) -> str:
+    f = f" filter (where {_filter(t)})" if t.where or t.window else ""
+    by = f"({', '.join(t.order_by)})" if len(t.order_by) > 1 else t.order_by[0] if t.order_by else None
+    return {
+        "count": f"count(*){f}",
+        "unique_count": f"count(distinct {t.of}){f}",
+        "sum": f"coalesce(sum({t.of}){f}, 0)",
+        "avg": f"avg({t.of}){f}",
+        "min": f"min({t.of}){f}",
+        "max": f"max({t.of}){f}",
+        "first": f"arg_min({t.of}, {by}){f}",
+        "last": f"arg_max({t.of}, {by}){f}",
+        "unique_list": f"list_sort(list_distinct(list({t.of}){f}))",
+        "days_since": (f"{AS_OF} - max(business_date){f}" if t.of is None
+                       else f"{AS_OF} - max({_date(t.of, t.type)}){f}"),
+    }[t.kind]
+
+
+def _date(column: str, kind: str) -> str:
+    return f"{{{{ business_date('{column}') }}}}" if kind == TIMESTAMP else column
+
+
+def group_sql(g: Group) -> str:
+    """One row per customer with a row in the group's table, up to the end of as_of_date."""
+    if g.table.name not in BEHAVIOUR:
+        return _profile_sql(g)
+    aggregates = [t for t in g.traits if t.kind != "most_frequent"]
+    frequent = [t for t in g.traits if t.kind == "most_frequent"]
+    ctes = [f"""rows as (
+    select * from {{{{ ref('{g.table.name}') }}}}
+    where customer_id <> 'anonymous'
+      and business_date <= {AS_OF}
+      and {column_sql(g.where)}
+)""", "aggregates as (\n    select\n        customer_id" + "".join(
+        f",\n        {_aggregate(t)} as {t.name}" for t in aggregates) + "\n    from rows\n    group by customer_id\n)"]
+    for t in frequent:
+        # the value on most rows; ties: the most recent row, then the value itself
+        ctes.append(f"""{t.name} as (
+    select customer_id, arg_max(value, (n, latest, value)) as {t.name}
+    from (
+        select customer_id, {t.of} as value, count(*) as n, max(({g.table.time}, {g.table.key})) as latest
+        from rows
+        where {_filter(t)} and {t.of} is not null
+        group by all
+    )
+    group by customer_id
+)""")
+    joins = "".join(f"\nleft join {t.name} using (customer_id)" for t in frequent)
+    columns = "".join(f",\n    {t.name}.{t.name}" for t in frequent)
+    return ("with " + ",\n\n".join(ctes) + f"\n\nselect\n    aggregates.*{columns}\nfrom aggregates{joins}\n")
+
+
+def _profile_sql(g: Group) -> str:
+    cols = []
+    for t in g.traits:
+        if t.kind == "value":
+            cols.append(f"{t.of} as {t.name}")
+        elif t.kind == "years_since":   # the birthday is reached on its month and day (29 Feb: 1 Mar)
+            cols.append(f"year({AS_OF}) - year({t.of}) - case when (month({AS_OF}), day({AS_OF})) "
+                        f"< (month({t.of}), day({t.of})) then 1 else 0 end as {t.name}")
+        else:
+            cols.append(f"{AS_OF} - {_date(t.of, g.table.columns[t.of])} as {t.name}")
+    body = ",\n    ".join(["customer_id", *cols])
+    return f"select\n    {body}\nfrom {{{{ ref('{g.table.name}') }}}}\n"
