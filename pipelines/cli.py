@@ -136,5 +136,71 @@ def status(data_dir: Path | None) -> None:
         sys.exit(1)
 
 
+def _warehouse(data_dir: Path | None):
+    """A read-only connection to the night's warehouse, or a usage error a person can act on."""
+    import duckdb
+
+    from pipelines.lib.layout import Layout
+
+    db = Layout(Settings.from_env(data_dir).data_dir).warehouse
+    if not db.exists():
+        raise click.ClickException(f"no warehouse at {db}: run a night first (`cdp run`)")
+    try:
+        return duckdb.connect(str(db), read_only=True)
+    except duckdb.IOException as e:
+        raise click.ClickException(f"the warehouse {db} is being written by a run; try again when it ends ({e})")
+
+
+def _specs():
+    from pipelines.lib.specs import SpecError, load_specs
+    from pipelines.lib.warehouse.dbt import PROJECT_DIR
+
+    try:
+        return load_specs(PROJECT_DIR)
+    except SpecError as e:
+        raise click.ClickException(str(e))
+
+
+@main.command()
+@DATA_DIR
+@click.option("--audience", required=True, help="Audience name (specs/audiences/*.yml).")
+@click.option("--customer", required=True, help="customer_id.")
+@click.option("--date", "day", callback=_date, default=None, help="As-of date (default: the latest night).")
+def explain(data_dir: Path | None, audience: str, customer: str, day: date | None) -> None:
+    """Why a customer is (not) in an audience: each condition, the value, the qualifying events."""
+    from pipelines.lib.specs.inspect import explain as explain_membership, render
+
+    specs = _specs()
+    with _warehouse(data_dir) as con:
+        try:
+            click.echo(render(explain_membership(con, specs, audience, customer, day)))
+        except LookupError as e:                  # KeyError too: an unknown audience
+            raise click.ClickException(str(e.args[0]))
+
+
+@main.command()
+@DATA_DIR
+def audiences(data_dir: Path | None) -> None:
+    """Audiences with size, change since the previous night, holdout, and overlaps."""
+    from pipelines.lib.specs.inspect import audience_summary
+
+    specs = _specs()
+    with _warehouse(data_dir) as con:
+        day, sizes, overlaps = audience_summary(con)
+    if day is None:
+        click.echo("No audience has been built yet: run a night first.")
+        return
+    owners = {a.name: (a.owner, a.purpose) for a in specs.audiences}
+    click.echo(f"Audiences as of {day}")
+    click.echo(f"{'audience':34} {'size':>8} {'change':>8} {'entered':>8} {'exited':>8} {'holdout':>8}  purpose  owner")
+    for name, size, holdout, entered, exited, previous in sizes:
+        owner, purpose = owners.get(name, ("(no longer specified)", "-"))
+        click.echo(f"{name:34} {size:>8,} {size - previous:>+8,} {entered:>8,} {exited:>8,} {holdout:>8,}  "
+                   f"{purpose:7}  {owner}")
+    click.echo("Overlaps (members in both): " + ("none" if not overlaps else ""))
+    for a, b, n in overlaps:
+        click.echo(f"  {a} & {b}: {n:,}")
+
+
 if __name__ == "__main__":
     main()

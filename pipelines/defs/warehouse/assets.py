@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from pipelines.defs.ingest.marketing import MARKETING
 from pipelines.defs.resources import DELIVERY_DATES, LakeResource
 from pipelines.lib.ingest.sources import SOURCES
 from pipelines.lib.layout import Layout
@@ -22,6 +23,9 @@ from pipelines.lib.warehouse.quality import identity_figures, table_row_counts
 # dbt source `lake.<source>_<entity>` -> the ingestion asset `lake/<source>` that writes it.
 LAKE_ASSETS = {dg.AssetKey(["lake", f"{s.name}_{e.name}"]): dg.AssetKey(["lake", s.name])
                for s in SOURCES.values() for e in s.entities}
+# Staging models that read the lake without a dbt source (marketers' uploads may not exist).
+LAKE_READERS = {dg.AssetKey("stg_marketing__manual_tags"): MARKETING,
+                dg.AssetKey("stg_marketing__list_members"): MARKETING}
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -29,6 +33,8 @@ class WarehouseTranslator(DagsterDbtTranslator):
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
+        if spec.key in LAKE_READERS:
+            return spec.replace_attributes(deps=[*spec.deps, LAKE_READERS[spec.key]])
         if not any(dep.asset_key in LAKE_ASSETS for dep in spec.deps):
             return spec
         deps = {LAKE_ASSETS.get(dep.asset_key, dep.asset_key) for dep in spec.deps}

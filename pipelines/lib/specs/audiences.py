@@ -15,7 +15,8 @@ from .traits import check_name
 
 PURPOSES = ("sms", "email", "wechat", "ads")
 CONTACT_COLUMNS = ("phone_sha256", "email_sha256")
-FIELDS = {"description", "owner", "purpose", "export", "holdout", "when", "max_change", "allow_empty"}
+FIELDS = {"description", "owner", "purpose", "export", "holdout", "when", "max_change", "min_change", "allow_empty"}
+DEFAULT_MIN_CHANGE = 50
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Audience:
     holdout: float
     when: Node
     max_change: float
+    min_change: int
     allow_empty: bool
     raw: dict = field(compare=False, repr=False, default_factory=dict)
 
@@ -85,11 +87,15 @@ def _parse_one(file: str, name: str, spec: Any, scope: Scope, default_max_change
     max_change = spec.get("max_change", default_max_change)
     if not isinstance(max_change, (int, float)) or isinstance(max_change, bool) or max_change <= 0:
         raise at.child("max_change").error(f"expected a share > 0 (0.5 = size may move by 50%), got {max_change!r}")
+    min_change = spec.get("min_change", DEFAULT_MIN_CHANGE)
+    if not isinstance(min_change, int) or isinstance(min_change, bool) or min_change < 0:
+        raise at.child("min_change").error(f"expected a whole number of members >= 0, got {min_change!r}")
     when = parse(spec["when"], scope, at.child("when"))
     if name in {leaf.name for leaf in leaves(when) if isinstance(leaf, InAudience)}:
         raise at.child("when").error(f"audience {name!r} refers to itself")
     return Audience(name, file, str(spec["description"]).strip(), str(spec["owner"]), spec["purpose"],
-                    tuple(export), float(holdout), when, float(max_change), bool(spec.get("allow_empty", False)), spec)
+                    tuple(export), float(holdout), when, float(max_change), min_change,
+                    bool(spec.get("allow_empty", False)), spec)
 
 
 def _check_cycles(audiences: tuple[Audience, ...]) -> None:

@@ -18,6 +18,7 @@ from .conditions import Scope
 from .customer_traits import (RuleTag, Rfm, Stage, catalog, customer_traits_sql, parse_lifecycle, parse_rfm,
                               parse_tags)
 from .errors import At, SpecError
+from .tables import INTEGER, NUMBER, TEXT_LIST
 from .traits import Group, Ratio, check_name, group_sql, parse_group, parse_ratio
 
 TRAITS_FILE = "specs/traits.yml"
@@ -36,6 +37,7 @@ class Specs:
     stages: tuple[Stage, ...]
     audiences: tuple[Audience, ...]
     traits: dict[str, str]                     # every customer_traits column an audience may test
+    checks: dict[str, float]                   # drift bounds of the traits_are_stable test
 
     def audience(self, name: str) -> Audience:
         for a in self.audiences:
@@ -61,9 +63,10 @@ def event_types(project_dir: Path) -> set[str]:
 def load_specs(project_dir: Path) -> Specs:
     doc = _yaml(project_dir / TRAITS_FILE, TRAITS_FILE) or {}
     top = At(TRAITS_FILE, "file")
-    extra = sorted(set(doc) - {"groups", "derived", "tags", "manual_tags", "rfm", "lifecycle"})
+    sections = {"groups", "derived", "tags", "manual_tags", "rfm", "lifecycle", "checks"}
+    extra = sorted(set(doc) - sections)
     if extra:
-        raise top.child(extra[0]).error("unexpected section (allowed: groups, derived, tags, manual_tags, rfm, lifecycle)")
+        raise top.child(extra[0]).error(f"unexpected section (allowed: {', '.join(sorted(sections))})")
     if not isinstance(doc.get("groups"), dict) or not doc["groups"]:
         raise top.child("groups").error("expected a mapping of group name -> {from, traits}")
     groups = tuple(parse_group(n, g, At(TRAITS_FILE, f"group '{n}'")) for n, g in doc["groups"].items())
@@ -101,7 +104,19 @@ def load_specs(project_dir: Path) -> Specs:
     for a in audiences:
         if a.name in taken:
             raise At(a.file, f"audience '{a.name}'").error("the name is taken by a trait or a model")
-    return Specs(groups, ratios_t, rule_tags, manual, rfm, stages, audiences, traits)
+    return Specs(groups, ratios_t, rule_tags, manual, rfm, stages, audiences, traits,
+                 _checks(doc.get("checks"), At(TRAITS_FILE, "checks")))
+
+
+def _checks(raw: Any, at: At) -> dict[str, float]:
+    out = {"max_null_shift": 0.2, "max_mean_change": 0.5}
+    for key, value in (raw or {}).items():
+        if key not in out:
+            raise at.child(key).error(f"unexpected field (allowed: {', '.join(out)})")
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            raise at.child(key).error(f"expected a share > 0, got {value!r}")
+        out[key] = float(value)
+    return out
 
 
 def render(specs: Specs) -> dict[str, str]:
@@ -167,6 +182,14 @@ def _traits_yml(specs: Specs) -> str:
               "    data_tests:",
               "      - unique_per_night:",
               "          arguments: {column_name: customer_id}",
+              "      - traits_are_stable:",
+              "          name: customer_traits_are_stable",
+              "          arguments:",
+              f"            columns: [{', '.join(c for c, t in specs.traits.items() if t != TEXT_LIST)}]",
+              f"            numeric: [{', '.join(c for c, t in specs.traits.items() if t in (INTEGER, NUMBER))}]",
+              f"            max_null_shift: {specs.checks['max_null_shift']}",
+              f"            max_mean_change: {specs.checks['max_mean_change']}",
+              "          config: {severity: warn}",
               "    columns:",
               "      - name: customer_id", "        data_tests: [not_null]",
               "      - name: lifecycle_stage",
@@ -191,6 +214,10 @@ def _audiences_yml(specs: Specs) -> str:
         lines += [f"  - name: {a.name}", f"    description: \"{_describe(a.description)}\"",
                   "    config:", "      meta:", f"        owner: \"{a.owner}\"", f"        purpose: {a.purpose}",
                   f"        holdout: {a.holdout}", f"        max_change: {a.max_change}", f"        spec_file: {a.file}",
+                  "    data_tests:", "      - audience_size_within_bounds:",
+                  f"          name: {a.name}_size_within_bounds",
+                  f"          arguments: {{audience: {a.name}, max_change: {a.max_change}, min_change: {a.min_change}, "
+                  f"allow_empty: {str(a.allow_empty).lower()}}}",
                   "    columns:", "      - name: customer_id", "        data_tests: [unique, not_null]"]
     lines += ["  - name: audience_membership",
               "    description: \"One row per member per audience per as_of_date (published contract).\"",

@@ -1,0 +1,41 @@
+{#- Each listed trait's null share and (numeric ones) mean tonight against the previous
+    as_of_date of the same history table: a trait whose null share moved by more than
+    `max_null_shift` (absolute) or whose mean moved by more than `max_mean_change` (relative)
+    is returned, with both nights' figures. A broken source shows up here first. -#}
+{% test traits_are_stable(model, columns, numeric, max_null_shift=0.2, max_mean_change=0.5) %}
+with nights as (
+    select
+        {{ as_of_date() }} as tonight,
+        (select max(as_of_date) from {{ model }} where as_of_date < {{ as_of_date() }}) as previous
+),
+
+figures as (
+    select
+        as_of_date = (select tonight from nights) as is_tonight,
+        {%- for c in columns %}
+        avg(case when {{ c }} is null then 1.0 else 0.0 end) as null_{{ c }},
+        {%- endfor %}
+        {%- for c in numeric %}
+        avg({{ c }}) as mean_{{ c }},
+        {%- endfor %}
+        count(*) as customers
+    from {{ model }}
+    where as_of_date in (select tonight from nights union all select previous from nights)
+    group by 1
+),
+
+t as (select * from figures where is_tonight),
+p as (select * from figures where not is_tonight)
+
+{%- for c in columns %}
+select '{{ c }}' as trait, 'null share' as figure, p.null_{{ c }} as previous, t.null_{{ c }} as tonight
+from t, p where abs(t.null_{{ c }} - p.null_{{ c }}) > {{ max_null_shift }}
+union all
+{%- endfor %}
+{%- for c in numeric %}
+select '{{ c }}', 'mean', p.mean_{{ c }}, t.mean_{{ c }}
+from t, p where abs(t.mean_{{ c }} - p.mean_{{ c }}) > {{ max_mean_change }} * abs(p.mean_{{ c }})
+union all
+{%- endfor %}
+select null, null, null, null where false
+{% endtest %}
