@@ -9,6 +9,7 @@ import duckdb
 import pytest
 
 from pipelines.lib.privacy.erasure import erase_requested
+from pipelines.lib.privacy.history import HISTORY
 from pipelines.lib.layout import Layout
 from pipelines.runner import run_nights
 from pipelines.settings import Settings
@@ -26,6 +27,9 @@ DAY_BEFORE = DAY.fromordinal(DAY.toordinal() - 1)
 def erased(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("erasure")
     landing = Landing(root)
+    # the person is already a customer the night before: their traits of that night are history
+    landing.write_jsonl("app", "events.jsonl", [identify("e0", "dev-e", "ME1", "137 1234 5678", "erase.me@qq.com")],
+                        day=DAY_BEFORE)
     landing.write_jsonl("app", "events.jsonl", [
         identify("e1", "dev-e", "ME1", "137 1234 5678", "erase.me@qq.com"),
         track("e2", "dev-e", event="Product Viewed"),
@@ -42,7 +46,7 @@ def erased(tmp_path_factory) -> Path:
                   # a bad line (quantity) quarantined with the person's phone in its raw text
                   + "PQ,S001,G01,,13712345678,2026-03-02 16:00:00,SKU1,P1,skincare,lots,99.00,99.00,0,,cash\n")
     os.environ["CDP_DAGSTER_STORAGE"] = str(root / ".dagster")
-    nights = run_nights([DAY_BEFORE, DAY], Settings.from_env(root))
+    nights = run_nights([DAY_BEFORE, DAY], Settings.from_env(root), build_each_night=True)
     assert all(n.success for n in nights), nights[-1].explain()
     return root
 
@@ -71,13 +75,28 @@ def test_the_warehouse_is_rebuilt_without_them_and_its_file_rewritten(erased):
 def test_each_request_is_logged_once_without_the_member_id(erased):
     log = duckdb.sql(f"SELECT status, customer_id IS NOT NULL, identifiers, rows_removed, len(files_rewritten) "
                      f"FROM read_parquet('{Layout(erased).erasure_log}') ORDER BY status, identifiers").fetchall()
-    # ME1: app identify + event, till line, quarantined line; MC1: yesterday's CRM row only
-    assert log == [("erased", False, 3, 1, 1), ("erased", True, 4, 4, 3), ("unknown_member", False, 0, 0, 0)]
+    # ME1: yesterday's identify, tonight's identify + event, till line, quarantined line;
+    # MC1: yesterday's CRM row only
+    assert log == [("erased", False, 3, 1, 1), ("erased", True, 4, 5, 4), ("unknown_member", False, 0, 0, 0)]
     assert b"ME1" not in Layout(erased).erasure_log.read_bytes()
     assert b"MC1" not in Layout(erased).erasure_log.read_bytes()
     # applying the night's requests again finds nothing left to do
     again = erase_requested(Layout(erased), DAY)
     assert (again.requests, again.rows_removed) == (0, 0)
+
+
+def test_history_tables_hold_no_row_of_the_erased_customer(erased):
+    [(erased_id,)] = duckdb.sql(f"SELECT customer_id FROM read_parquet('{Layout(erased).erasure_log}') "
+                                f"WHERE customer_id IS NOT NULL").fetchall()
+    # the night before, the person had traits like everyone else...
+    assert query(erased, "SELECT count(DISTINCT as_of_date), count(*) FILTER (WHERE as_of_date = ?) "
+                         "FROM customer_traits", DAY_BEFORE)[0] == (2, 1)             # MK1 only is left
+    # ...and no history table keeps a row of them
+    for table, columns in HISTORY.items():
+        where = " OR ".join(f"{c} = ?" for c in columns)
+        assert query(erased, f"SELECT count(*) FROM {table} WHERE {where}", *[erased_id] * len(columns)) == [(0,)], table
+    raw = (erased / "warehouse" / "cdp.duckdb").read_bytes()
+    assert erased_id.encode() not in raw
 
 
 def test_a_rerun_night_is_erased_again(erased):

@@ -8,6 +8,7 @@ from dagster_dbt import DbtCliResource
 
 from pipelines.defs.resources import DELIVERY_DATES, LakeResource
 from pipelines.lib.privacy.erasure import erase_requested
+from pipelines.lib.privacy.history import forget_history
 from pipelines.lib.warehouse.dbt import MANIFEST, build_args
 from pipelines.lib.warehouse.storage import compact
 
@@ -17,16 +18,19 @@ from pipelines.lib.warehouse.storage import compact
           backfill_policy=dg.BackfillPolicy.multi_run(1))
 def erasures(context: dg.AssetExecutionContext, lake: LakeResource, dbt: DbtCliResource) -> dg.MaterializeResult:
     """Forgets members who asked: rewrites their lake and quarantine files, rebuilds the warehouse
-    without them and rewrites its file. Logged in lake/_erasure_log.parquet."""
+    without them, deletes them from its history tables and rewrites its file. Logged in
+    lake/_erasure_log.parquet."""
     day = date.fromisoformat(context.partition_key)
     db = lake.layout.warehouse
     report = erase_requested(lake.layout, day)
+    history_rows = 0
     if report.erased:
         log = db.parent / "dbt" / f"rebuild-after-erasure-{day}.log"
         with open(log, "w") as out, contextlib.redirect_stdout(out):
             dbt.cli(build_args(lake.settings, day), manifest=MANIFEST, target_path=db.parent / "dbt").wait()
+        history_rows = forget_history(db, lake.layout.erasure_log)
         compact(db)
     return dg.MaterializeResult(metadata={
         "requests": report.requests, "erased": report.erased, "unknown_members": report.unknown_members,
         "rows_removed": report.rows_removed, "files_rewritten": len(report.files_rewritten),
-        "warehouse_rebuilt": bool(report.erased)})
+        "history_rows_removed": history_rows, "warehouse_rebuilt": bool(report.erased)})
