@@ -9,11 +9,13 @@ from pathlib import Path
 import duckdb
 
 from pipelines.lib.layout import Layout
+from pipelines.lib.specs import compile_project
 from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR
 
 
 def dbt_build(data_dir: Path, run_date: str, project_dir: Path = PROJECT_DIR) -> str:
     """`dbt build` as of `run_date` over `data_dir`'s lake; returns dbt's output, fails with it."""
+    compile_project(project_dir)                  # the trait and audience models, from the specs
     (data_dir / "warehouse").mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
         [str(DBT), "build", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),

@@ -16,8 +16,10 @@ from pipelines.defs.ingest.marketing import MARKETING
 from pipelines.defs.resources import DELIVERY_DATES, LakeResource
 from pipelines.lib.ingest.sources import SOURCES
 from pipelines.lib.layout import Layout
-from pipelines.lib.warehouse.dbt import build_args, ensure_manifest
-from pipelines.lib.warehouse.quality import identity_figures, table_row_counts
+from pipelines.lib.specs import load_specs
+from pipelines.lib.warehouse.dbt import PROJECT_DIR, build_args, ensure_manifest
+from pipelines.lib.warehouse.quality import (audience_figures, identity_figures, table_row_counts,
+                                             trait_figures)
 
 
 # dbt source `lake.<source>_<entity>` -> the ingestion asset `lake/<source>` that writes it.
@@ -52,7 +54,7 @@ class WarehouseTranslator(DagsterDbtTranslator):
             # one night per run: each night is built as of its own date
             backfill_policy=dg.BackfillPolicy.multi_run(1))
 def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource) -> Iterator[Any]:
-    """Builds the warehouse as of the night: staging, identity, customers and the behaviour layer."""
+    """Builds the warehouse as of the night: staging, identity, customers, behaviour, traits and audiences."""
     db = lake.layout.warehouse
     db.parent.mkdir(parents=True, exist_ok=True)
     invocation = dbt.cli(build_args(lake.settings, context.partition_key), context=context,
@@ -74,18 +76,26 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: Lake
 
 
 def _with_figures(events: list[Any], layout: Layout, run_date: str) -> Iterator[Any]:
-    """Row counts on every table, and the identity figures on `identity_map`."""
+    """Row counts on every table, the identity figures on `identity_map`, tonight's stages and
+    segments on `customer_traits`, and size and changes on each audience."""
     db = layout.warehouse
     outputs = [e for e in events if isinstance(e, dg.Output)]
     counts = table_row_counts(db, [e.output_name for e in outputs])
     truth = layout.data_dir / "truth"
+    names = [a.name for a in load_specs(PROJECT_DIR).audiences]
+    built = {e.output_name for e in outputs}
+    audiences = audience_figures(db, run_date, names) if "audience_changes" in built else {}
     for event in events:
         if isinstance(event, dg.Output):
-            metadata = {}
+            metadata: dict[str, Any] = {}
             if event.output_name in counts:
                 metadata["dagster/row_count"] = counts[event.output_name]
             if event.output_name == "identity_map":
                 metadata.update(identity_figures(db, truth, run_date))
+            if event.output_name == "customer_traits":
+                metadata.update(trait_figures(db, run_date))
+            if event.output_name in audiences:
+                metadata.update(audiences[event.output_name])
             event = event.with_metadata({**event.metadata, **metadata})
         yield event
 

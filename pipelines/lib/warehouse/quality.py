@@ -34,3 +34,36 @@ def identity_figures(warehouse: Path, truth_dir: Path | None, run_date: str) -> 
     if truth_dir is not None and (truth_dir / "identifiers.parquet").exists():
         figures.update(score(warehouse, truth_dir, run_date).as_metadata())
     return figures
+
+
+def audience_figures(warehouse: Path, as_of: str, audiences: list[str]) -> dict[str, dict[str, int]]:
+    """Per audience tonight: size, holdout, entered and exited since the previous night."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute("""
+            SELECT a.audience,
+                (SELECT count(*) FROM audience_membership m WHERE m.audience = a.audience AND m.as_of_date = ?),
+                (SELECT count(*) FROM audience_membership m WHERE m.audience = a.audience AND m.as_of_date = ?
+                 AND m.is_holdout),
+                (SELECT count(*) FROM audience_changes c WHERE c.audience = a.audience AND c.as_of_date = ?
+                 AND c.change = 'entered'),
+                (SELECT count(*) FROM audience_changes c WHERE c.audience = a.audience AND c.as_of_date = ?
+                 AND c.change = 'exited')
+            FROM (SELECT unnest(?::VARCHAR[]) AS audience) a
+        """, [as_of, as_of, as_of, as_of, audiences]).fetchall()
+    return {name: {"size": size, "holdout": holdout, "entered": entered, "exited": exited}
+            for name, size, holdout, entered, exited in rows}
+
+
+def trait_figures(warehouse: Path, as_of: str) -> dict[str, object]:
+    """Tonight's customers with traits, and how they spread over lifecycle stages and RFM segments."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        customers = con.execute("SELECT count(*) FROM customer_traits WHERE as_of_date = ?", [as_of]).fetchone()[0]
+        stages = dict(con.execute("SELECT lifecycle_stage, count(*) FROM customer_traits WHERE as_of_date = ? "
+                                  "GROUP BY ALL ORDER BY ALL", [as_of]).fetchall())
+        segments = dict(con.execute("SELECT coalesce(rfm_segment, 'no orders'), count(*) FROM customer_traits "
+                                    "WHERE as_of_date = ? GROUP BY ALL ORDER BY ALL", [as_of]).fetchall())
+        moves = dict(con.execute("SELECT coalesce(from_stage, 'new') || ' -> ' || to_stage, count(*) "
+                                 "FROM lifecycle_transitions WHERE as_of_date = ? GROUP BY ALL ORDER BY ALL",
+                                 [as_of]).fetchall())
+    return {"dagster/row_count": customers, "lifecycle_stages": stages, "rfm_segments": segments,
+            "lifecycle_transitions": moves}
