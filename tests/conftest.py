@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 WORLD_START = date(2026, 1, 1)
-WORLD_DAYS = 30
+# CDP_TEST_WORLD_DAYS=90 (with CDP_TEST_ALL_NIGHTS=1) checks a quarter night by night: `make test-quarter`.
+WORLD_DAYS = int(os.environ.get("CDP_TEST_WORLD_DAYS", "30"))
 
 
 @pytest.fixture(scope="session")
