@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 WORLD_START = date(2026, 1, 1)
-# CDP_TEST_WORLD_DAYS=90 (with CDP_TEST_ALL_NIGHTS=1) checks a quarter night by night: `make test-quarter`.
+# CDP_TEST_WORLD_DAYS=100 (with CDP_TEST_ALL_NIGHTS=1) checks a quarter and its 90-day windows night by night: `make test-quarter`.
 WORLD_DAYS = int(os.environ.get("CDP_TEST_WORLD_DAYS", "30"))
 
 
