@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .conditions import InAudience, Node, Performed, Renderer, Scope, column_sql, leaves, parse
+from .condition_sql import Renderer, column_sql
+from .conditions import InAudience, Node, Performed, Scope, leaves, parse
 from .errors import At
 from .tables import CUSTOMERS, EVENTS
 from .traits import check_name
@@ -154,7 +155,8 @@ def audience_sql(a: Audience) -> str:
         in_list=lambda x: (f"t.customer_id in (select customer_id from {{{{ ref('list_members') }}}} "
                            f"where list = '{x.name}')"))
     condition = renderer.sql(a.when)
-    ctes = "".join(f",\n\nperformed_{i} as (\n    {performed_sql(p, AS_OF, chr(123) * 2 + ' ref(' + chr(39) + 'events' + chr(39) + ') ' + chr(125) * 2)}\n)"
+    events = "{{ ref('events') }}"
+    ctes = "".join(f",\n\nperformed_{i} as (\n    {performed_sql(p, AS_OF, events)}\n)"
                    for i, p in enumerate(performed, 1))
     joins = "".join(f"\nleft join performed_{i} on performed_{i}.customer_id = t.customer_id"
                     for i in range(1, len(performed) + 1))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .conditions import Node, Renderer, Scope, parse
+from .condition_sql import Renderer
+from .conditions import Node, Scope, parse
 from .errors import At
 from .tables import INTEGER, NUMBER, TEXT, TEXT_LIST
 from .traits import Group, Ratio, check_name

@@ -15,7 +15,8 @@ import duckdb
 from typing import TYPE_CHECKING
 
 from .audiences import count_holds, performed_sql
-from .conditions import All, Any_, Compare, InAudience, InList, Node, Not, Performed, Tag, column_sql, compare_sql
+from .condition_sql import column_sql, compare_sql
+from .conditions import All, Any_, Compare, InAudience, InList, Node, Not, Performed, Tag
 from .tables import BEHAVIOUR
 from .traits import Group, Trait
 

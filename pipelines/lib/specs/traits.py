@@ -9,7 +9,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .conditions import Node, Scope, Window, column_sql, parse, parse_window
+from .condition_sql import column_sql
+from .conditions import Node, Scope, Window, parse, parse_window
 from .errors import At
 from .tables import (BEHAVIOUR, DATE, INTEGER, NUMBER, ORDERED, TABLES, TEXT, TEXT_LIST, TIMESTAMP, Table)
 

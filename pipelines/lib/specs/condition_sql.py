@@ -1,0 +1,76 @@
+"""Conditions as SQL: literals, comparisons, and a renderer the caller tells how each kind of
+leaf is written (a trait column, an event count, an audience or list membership)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .conditions import All, Any_, Compare, InAudience, InList, Node, Not, Performed, Tag
+from .tables import BOOLEAN, DATE, TEXT, TEXT_LIST, TIMESTAMP
+
+_SQL_OP = {"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+
+def literal(kind: str, value: Any) -> str:
+    if kind in (TEXT, TEXT_LIST):
+        return "'" + str(value).replace("'", "''") + "'"
+    if kind == BOOLEAN:
+        return "true" if value else "false"
+    if kind == DATE:
+        return f"date '{value.isoformat()}'"
+    if kind == TIMESTAMP:
+        return f"timestamptz '{value.isoformat()}'"
+    return repr(value)
+
+
+def compare_sql(expr: str, c: Compare) -> str:
+    """`expr <op> value`, never null (a missing value does not hold)."""
+    if c.op == "is_null":
+        return f"({expr} is null)" if c.value else f"({expr} is not null)"
+    if c.op == "between":
+        body = f"{expr} between {literal(c.type, c.value[0])} and {literal(c.type, c.value[1])}"
+    elif c.op in ("in", "not_in"):
+        items = ", ".join(literal(c.type, v) for v in c.value)
+        body = f"{expr} {'not in' if c.op == 'not_in' else 'in'} ({items})"
+    elif c.op == "contains":
+        body = (f"list_contains({expr}, {literal(TEXT, c.value)})" if c.type == TEXT_LIST
+                else f"contains({expr}, {literal(TEXT, c.value)})")
+    elif c.op == "starts_with":
+        body = f"starts_with({expr}, {literal(TEXT, c.value)})"
+    else:
+        body = f"{expr} {_SQL_OP[c.op]} {literal(c.type, c.value)}"
+    return f"coalesce({body}, false)"
+
+
+@dataclass
+class Renderer:
+    """Turns a condition into SQL; the caller says how each kind of leaf is written."""
+    subject: Callable[[Compare], str]
+    tag: Callable[[Tag], str] = field(default=lambda t: "false")
+    performed: Callable[[Performed], str] = field(default=lambda p: "false")
+    in_audience: Callable[[InAudience], str] = field(default=lambda a: "false")
+    in_list: Callable[[InList], str] = field(default=lambda l: "false")
+
+    def sql(self, node: Node) -> str:
+        if isinstance(node, Compare):
+            return compare_sql(self.subject(node), node)
+        if isinstance(node, All):
+            return "(" + " and ".join(self.sql(c) for c in node.children) + ")"
+        if isinstance(node, Any_):
+            return "(" + " or ".join(self.sql(c) for c in node.children) + ")"
+        if isinstance(node, Not):
+            return f"(not {self.sql(node.child)})"
+        if isinstance(node, Tag):
+            return self.tag(node)
+        if isinstance(node, Performed):
+            return self.performed(node)
+        if isinstance(node, InAudience):
+            return self.in_audience(node)
+        return self.in_list(node)
+
+
+def column_sql(node: Node | None, prefix: str = "") -> str:
+    """A filter over a table's own columns."""
+    if node is None:
+        return "true"
+    return Renderer(subject=lambda c: f"{prefix}{c.subject}").sql(node)
