@@ -10,12 +10,14 @@ DEMO_DAYS ?= 60
 DEMO_START ?= 2026-01-01
 BENCH_EVENTS ?= 1000000
 BENCH_PEOPLE ?= 1000000
+BENCH_TRAIT_CUSTOMERS ?= 1000000
+BENCH_TRAIT_EVENTS ?= 10000000
 
 # The machine's environment sets PYTHONDONTWRITEBYTECODE; byte-code caching saves seconds
 # of import time (Dagster, Great Expectations) on every command.
 unexport PYTHONDONTWRITEBYTECODE
 .DEFAULT_GOAL := help
-.PHONY: help install demo test ui bench lock clean
+.PHONY: help install demo test test-quarter ui bench lock clean
 
 help: ## list every target
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -45,13 +47,17 @@ demo: install ## generate a sample world (20k customers, 60 days) and run every 
 test: install ## run the whole test suite
 	$(BIN)/pytest -q -n 2 --dist loadgroup
 
+test-quarter: install ## standard traits and the example audience vs the truth, every night of a generated 100 days (~45 min)
+	CDP_TEST_WORLD_DAYS=100 CDP_TEST_ALL_NIGHTS=1 $(BIN)/pytest -q tests/warehouse/test_traits_truth.py
+
 ui: install ## open the Dagster UI on the local instance
 	CDP_DATA_DIR=$(abspath $(DATA_DIR)) CDP_DAGSTER_STORAGE=$(abspath $(DATA_DIR))/.dagster DAGSTER_HOME=$(CURDIR) \
 		$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
 
-bench: install ## benchmark ingestion (BENCH_EVENTS) and identity resolution (BENCH_PEOPLE) against DuckDB floors
+bench: install ## benchmark ingestion (BENCH_EVENTS), identity (BENCH_PEOPLE) and traits (BENCH_TRAIT_*) against DuckDB floors
 	$(BIN)/python -m bench.ingest --events $(BENCH_EVENTS)
 	$(BIN)/python -m bench.identity --people $(BENCH_PEOPLE)
+	$(BIN)/python -m bench.traits --customers $(BENCH_TRAIT_CUSTOMERS) --events $(BENCH_TRAIT_EVENTS)
 
 lock: ## re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile --quiet pyproject.toml --extra test --python-version 3.11 -o requirements.lock

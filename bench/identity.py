@@ -16,17 +16,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
 from bench.ingest import _machine
-from bench.measure import measure
+from bench.measure import measure, scratch
 from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR
 
 REPO = Path(__file__).resolve().parent.parent
@@ -120,13 +118,12 @@ def main() -> int:
     args.add_argument("--people", type=int, default=int(os.environ.get("BENCH_PEOPLE", 1_000_000)))
     args.add_argument("--keep", action="store_true")
     opts = args.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="cdp-bench-identity-", dir=os.environ.get("BENCH_DIR")))
-    db = work / "warehouse" / "cdp.duckdb"
-    db.parent.mkdir(parents=True)
-    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    dbt_args = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR), "--target-path",
-                str(work / "dbt"), "--vars", json.dumps({"data_dir": str(work), "as_of_date": "2026-01-05"})]
-    try:
+    with scratch("identity", opts.keep) as work:
+        db = work / "warehouse" / "cdp.duckdb"
+        db.parent.mkdir(parents=True)
+        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        dbt_args = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR), "--target-path",
+                    str(work / "dbt"), "--vars", json.dumps({"data_dir": str(work), "as_of_date": "2026-01-05"})]
         graph = build_graph(db, opts.people, records_per_person=6.7)
         subprocess.run([str(DBT), "seed", "--quiet", *dbt_args], check=True, cwd=PROJECT_DIR, env=env)
         run = measure([str(DBT), "run", "--select", *MODELS.split(), *dbt_args], env, cwd=str(PROJECT_DIR))
@@ -151,11 +148,6 @@ def main() -> int:
               f"{quality['customers']:,} customers, largest {quality['largest_customer']}, hubs {quality['hubs']}, "
               f"blocked {quality['blocked']}   -> {out.relative_to(REPO)}")
         return 0
-    finally:
-        if opts.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

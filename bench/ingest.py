@@ -13,15 +13,13 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import sys
-import tempfile
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
-from bench.measure import measure
+from bench.measure import measure, scratch
 from pipelines.lib.synthetic import events_per_customer_day
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,10 +37,9 @@ def main() -> int:
     args.add_argument("--keep", action="store_true", help="keep the generated data directory")
     opts = args.parse_args()
     customers = max(100, round(opts.events / (events_per_customer_day(opts.days) * opts.days)))
-    work = Path(tempfile.mkdtemp(prefix="cdp-bench-", dir=os.environ.get("BENCH_DIR")))
-    bin_dir = Path(sys.executable).parent
-    env = {**os.environ, "CDP_DAGSTER_STORAGE": str(work / ".dagster")}
-    try:
+    with scratch("ingest", opts.keep) as work:
+        bin_dir = Path(sys.executable).parent
+        env = {**os.environ, "CDP_DAGSTER_STORAGE": str(work / ".dagster")}
         gen = measure([str(bin_dir / "cdp"), "generate", "--data-dir", str(work), "--customers", str(customers),
                        "--days", str(opts.days), "--seed", "42"], env)
         raw_bytes = sum(p.stat().st_size for p in (work / "raw").rglob("*") if p.is_file())
@@ -75,11 +72,6 @@ def main() -> int:
         print(f"{'floor':10} {f['wall_s']:>8.1f} {f['rows_per_s']:>10,} {f['peak_rss_mib']:>9,}")
         print(f"pipeline / floor (wall): {result['ratio_wall_pipeline_over_floor']}x   -> {out.relative_to(REPO)}")
         return 0
-    finally:
-        if not opts.keep:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print(f"kept {work}")
 
 
 if __name__ == "__main__":
