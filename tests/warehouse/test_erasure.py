@@ -108,6 +108,9 @@ def test_a_rerun_night_is_erased_again(erased):
     statuses = duckdb.sql(f"SELECT status, rows_removed FROM read_parquet('{Layout(erased).erasure_log}') "
                           f"WHERE status = 'reapplied'").fetchall()
     assert statuses == [("reapplied", 3)]     # ME1's 3 lake rows of the night (quarantine: by raw text only)
+    # the night's build saw them again: the erasure step rebuilt the warehouse without them
+    assert query(erased, "SELECT count(*) FROM customers WHERE member_id = 'ME1'") == [(0,)]
+    assert b"dev-e" not in (erased / "warehouse" / "cdp.duckdb").read_bytes()
     # the three requests are still logged once each
     assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{Layout(erased).erasure_log}') "
                       f"WHERE status <> 'reapplied'").fetchall() == [(3,)]

@@ -24,7 +24,8 @@ def erasures(context: dg.AssetExecutionContext, lake: LakeResource, dbt: DbtCliR
     db = lake.layout.warehouse
     report = erase_requested(lake.layout, day)
     history_rows = 0
-    if report.erased:
+    # a rerun night re-ingests erased people and the build saw them: re-applied rows count too
+    if report.erased or report.rows_removed:
         log = db.parent / "dbt" / f"rebuild-after-erasure-{day}.log"
         with open(log, "w") as out, contextlib.redirect_stdout(out):
             dbt.cli(build_args(lake.settings, day), manifest=MANIFEST, target_path=db.parent / "dbt").wait()
@@ -33,4 +34,4 @@ def erasures(context: dg.AssetExecutionContext, lake: LakeResource, dbt: DbtCliR
     return dg.MaterializeResult(metadata={
         "requests": report.requests, "erased": report.erased, "unknown_members": report.unknown_members,
         "rows_removed": report.rows_removed, "files_rewritten": len(report.files_rewritten),
-        "history_rows_removed": history_rows, "warehouse_rebuilt": bool(report.erased)})
+        "history_rows_removed": history_rows, "warehouse_rebuilt": bool(report.erased or report.rows_removed)})

@@ -116,8 +116,8 @@ def test_adding_a_trait_is_a_yaml_edit_that_compiles_to_sql(project):
     written = compile_project(project)
     assert "models/traits/generated/traits_engagement.sql" in written
     sql = (project / "models/traits/generated/traits_engagement.sql").read_text()
-    assert ("count(distinct room_id) filter (where coalesce(event_type = 'live_entered', false) and "
-            "business_date > {{ as_of_date() }} - 30") in sql
+    assert ("select customer_id, count(distinct room_id) as live_rooms_30d\n    from rows\n"
+            "    where coalesce(event_type = 'live_entered', false) and business_date > {{ as_of_date() }} - 30") in sql
     assert "coalesce(engagement.live_rooms_30d, 0) as live_rooms_30d" in (
         project / "models/traits/generated/customer_traits.sql").read_text()
     assert compile_project(project) == []              # unchanged specs write nothing
