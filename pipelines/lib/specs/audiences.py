@@ -125,10 +125,11 @@ AS_OF = "{{ as_of_date() }}"
 def performed_sql(p: Performed, as_of: str, events: str) -> str:
     """Events of the condition up to the end of as_of, counted per customer."""
     types = ", ".join("'" + t.replace("'", "''") + "'" for t in p.event_types)
-    window = f" and {p.window.sql(as_of)}" if p.window else ""
-    return (f"select customer_id, count(*) as n from {events}\n"
-            f"        where customer_id <> 'anonymous' and business_date <= {as_of} and event_type in ({types})"
-            f"{window} and {column_sql(p.where)}\n        group by customer_id")
+    window = f"\n      and {p.window.sql(as_of)}" if p.window else ""
+    where = f"\n      and {column_sql(p.where)}" if p.where else ""
+    return (f"select customer_id, count(*) as n\n    from {events}\n"
+            f"    where customer_id <> 'anonymous' and business_date <= {as_of}\n"
+            f"      and event_type in ({types}){window}{where}\n    group by customer_id")
 
 
 def count_holds(p: Performed, n: str) -> str:
@@ -158,7 +159,7 @@ def audience_sql(a: Audience) -> str:
     events = "{{ ref('events') }}"
     ctes = "".join(f",\n\nperformed_{i} as (\n    {performed_sql(p, AS_OF, events)}\n)"
                    for i, p in enumerate(performed, 1))
-    joins = "".join(f"\nleft join performed_{i} on performed_{i}.customer_id = t.customer_id"
+    joins = "".join(f"\n    left join performed_{i} on performed_{i}.customer_id = t.customer_id"
                     for i in range(1, len(performed) + 1))
     return f"""{{{{ config(materialized='table') }}}}
 -- Generated from {a.file} by pipelines/lib/specs: edit the YAML, not this file.
