@@ -12,6 +12,7 @@ BENCH_EVENTS ?= 1000000
 BENCH_PEOPLE ?= 1000000
 BENCH_TRAIT_CUSTOMERS ?= 1000000
 BENCH_TRAIT_EVENTS ?= 10000000
+BENCH_CONVERSIONS ?= 1000000
 
 # The machine's environment sets PYTHONDONTWRITEBYTECODE; byte-code caching saves seconds
 # of import time (Dagster, Great Expectations) on every command.
@@ -54,10 +55,11 @@ ui: install ## open the Dagster UI on the local instance
 	CDP_DATA_DIR=$(abspath $(DATA_DIR)) CDP_DAGSTER_STORAGE=$(abspath $(DATA_DIR))/.dagster DAGSTER_HOME=$(CURDIR) \
 		$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
 
-bench: install ## benchmark ingestion (BENCH_EVENTS), identity (BENCH_PEOPLE) and traits (BENCH_TRAIT_*) against DuckDB floors
+bench: install ## benchmark ingestion (BENCH_EVENTS), identity (BENCH_PEOPLE), traits (BENCH_TRAIT_*) and attribution (BENCH_CONVERSIONS) against floors
 	$(BIN)/python -m bench.ingest --events $(BENCH_EVENTS)
 	$(BIN)/python -m bench.identity --people $(BENCH_PEOPLE)
 	$(BIN)/python -m bench.traits --customers $(BENCH_TRAIT_CUSTOMERS) --events $(BENCH_TRAIT_EVENTS)
+	$(BIN)/python -m bench.attribution --conversions $(BENCH_CONVERSIONS)
 
 lock: ## re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile --quiet pyproject.toml --extra test --python-version 3.11 -o requirements.lock

@@ -202,5 +202,24 @@ def audiences(data_dir: Path | None) -> None:
         click.echo(f"  {a} & {b}: {n:,}")
 
 
+@main.command()
+@click.option("--paths", "paths_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Path-summary CSV: path,conversions,non_conversions,revenue (channels joined by ' > ').")
+@click.option("--model", required=True, help="first_touch, last_touch, linear, position_based, markov, shapley "
+                                             "(time_decay needs touch times: not from a path summary).")
+def attribute(paths_file: Path, model: str) -> None:
+    """Channel credits for a path summary, as CSV channel,conversions,revenue on stdout (6 decimals)."""
+    from pipelines.lib.attribution import ModelError, PathFileError, attribute as credit, check_model, read_paths
+
+    try:
+        check_model(model)   # before reading: a typo or time_decay should not wait for a big file
+    except ModelError as e:
+        raise click.BadParameter(str(e), param_hint="--model") from None
+    try:
+        click.echo(credit(read_paths(paths_file), model).to_csv(), nl=False)
+    except PathFileError as e:
+        raise click.ClickException(str(e)) from None
+
+
 if __name__ == "__main__":
     main()
