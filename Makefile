@@ -40,8 +40,10 @@ demo: install ## generate a sample world (20k customers, 60 days) and run every 
 	@echo "Outputs:  $(DATA_DIR)/lake/<source>/<entity>/delivery_date=*/part-0.parquet  (typed lake)"
 	@echo "          $(DATA_DIR)/lake/_ingest_log.parquet  (every file, reconciled)"
 	@echo "          $(DATA_DIR)/quarantine/<source>/delivery_date=*/  (bad rows and files, with reasons)"
-	@echo "          $(DATA_DIR)/warehouse/cdp.duckdb  (customers, identity_map, events, orders, identity_changes)"
+	@echo "          $(DATA_DIR)/warehouse/cdp.duckdb  (customers, identity_map, events, orders, identity_changes,"
+	@echo "                    customer_traits, audience_membership, audience_changes, lifecycle_transitions)"
 	@echo "Next:     make ui   -> Dagster UI on http://127.0.0.1:3000 (runs, gates, lineage)"
+	@echo "          $(BIN)/cdp audiences --data-dir $(DATA_DIR)   (sizes, changes, overlaps; then cdp explain)"
 	@echo "          $(BIN)/python -c \"import duckdb; duckdb.sql(\\\"from '$(DATA_DIR)/lake/_ingest_log.parquet'\\\").show()\""
 	@echo "          $(BIN)/python -c \"import duckdb; duckdb.connect('$(DATA_DIR)/warehouse/cdp.duckdb', read_only=True).sql('from customers limit 5').show()\""
 

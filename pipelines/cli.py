@@ -191,9 +191,13 @@ def audiences(data_dir: Path | None) -> None:
         click.echo("No audience has been built yet: run a night first.")
         return
     owners = {a.name: (a.owner, a.purpose) for a in specs.audiences}
+    built = {row[0]: row for row in sizes}
+    # every audience of the specs, empty ones too, and ledger audiences no longer specified
+    rows = [built.get(name, (name, 0, 0, 0, 0, 0)) for name in owners] + \
+           [row for name, row in built.items() if name not in owners]
     click.echo(f"Audiences as of {day}")
     click.echo(f"{'audience':34} {'size':>8} {'change':>8} {'entered':>8} {'exited':>8} {'holdout':>8}  purpose  owner")
-    for name, size, holdout, entered, exited, previous in sizes:
+    for name, size, holdout, entered, exited, previous in sorted(rows):
         owner, purpose = owners.get(name, ("(no longer specified)", "-"))
         click.echo(f"{name:34} {size:>8,} {size - previous:>+8,} {entered:>8,} {exited:>8,} {holdout:>8,}  "
                    f"{purpose:7}  {owner}")
