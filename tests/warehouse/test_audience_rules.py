@@ -59,9 +59,13 @@ def ingest_all(landing: Landing, day) -> None:
 def nights(tmp_path_factory, project) -> Path:
     root = tmp_path_factory.mktemp("audience-rules")
     landing = Landing(root)
-    # night 1: eight till buyers known only by their phone (the phone anchors their customer id)
+    # night 1: eight till buyers known only by their phone (the phone anchors their customer id);
+    # the invites list names one of them by phone
     landing.write("pos", "till.csv", POS_HEADER + "".join(pos_row(f"P{i}", "", phone(i)) for i in range(PAIRS)))
     ingest_all(landing, DAY)
+    (root / "marketing" / "lists").mkdir(parents=True)
+    (root / "marketing" / "lists" / "invites.csv").write_text(f"phone\n+86 {phone(3)}\n")
+    write_uploads(Layout(root), read_uploads(Layout(root), set()))
     dbt_build(root, DAY.isoformat(), project)
     # night 2: eight new app visitors, anonymous
     landing.write_jsonl("app", "events.jsonl", [track(f"t{i}", f"dev-{i}", event="Product Viewed",
@@ -75,8 +79,6 @@ def nights(tmp_path_factory, project) -> Path:
     ingest_all(landing, DAY3)
     (root / "marketing" / "tags").mkdir(parents=True)
     (root / "marketing" / "tags" / "vip.csv").write_text("tag,member_id,added_on\nvip,M1,2026-03-04\nvip,M2,2026-03-05\n")
-    (root / "marketing" / "lists").mkdir(parents=True)
-    (root / "marketing" / "lists" / "invites.csv").write_text(f"phone\n+86 {phone(3)}\n")
     uploads = read_uploads(Layout(root), set(load_specs(project).manual_tags))
     assert not uploads.rejected
     write_uploads(Layout(root), uploads)
@@ -131,6 +133,20 @@ def test_explain_walks_each_condition_and_agrees_with_the_ledger(nights, project
     assert e.held and e.member
     assert [(s.text, s.held, s.value) for s in e.steps] == [
         ("any of", True, ""), ("has tag vip", False, "[]"), ("on uploaded list invites", True, "on the list")]
+
+
+def test_an_audience_on_a_list_that_was_never_uploaded_fails_the_build(nights, project, tmp_path):
+    (project / "specs" / "audiences" / "typo.yml").write_text(yaml.safe_dump({"audiences": {"not_invited": {
+        "description": "Everyone but the invites (misspelled).", "owner": "test", "purpose": "sms", "max_change": 10,
+        "when": {"not": {"in_list": "invitess"}}}}}))
+    try:
+        (tmp_path / "lake").symlink_to(nights / "lake")
+        with pytest.raises(AssertionError) as failed:
+            dbt_build(tmp_path, DAY3.isoformat(), project)
+        assert "not_invited_lists_are_uploaded" in str(failed.value)
+    finally:
+        (project / "specs" / "audiences" / "typo.yml").unlink()
+        compile_project(project)
 
 
 def test_an_audience_that_becomes_empty_fails_the_build_and_keeps_the_ledger(nights, project):

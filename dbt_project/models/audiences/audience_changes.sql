@@ -2,9 +2,9 @@
 -- Who entered and who left each audience since the previous as_of_date in audience_membership
 -- (published contract). A customer whose id changed (identity_changes) exits under the old id
 -- and enters under the new one.
-with nights as (
+with nights as (      -- the previous build (customer_traits has every built night, empty audiences or not)
     select max(as_of_date) filter (where as_of_date < {{ as_of_date() }}) as previous
-    from {{ ref('audience_membership') }}
+    from {{ ref('customer_traits') }}
 ),
 
 tonight as (

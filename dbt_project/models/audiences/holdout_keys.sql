@@ -1,12 +1,11 @@
 {{ config(materialized='incremental', full_refresh=false, incremental_strategy='delete+insert',
           unique_key='as_of_date',
-          post_hook="delete from {{ this }} where as_of_date < (select max(as_of_date) from {{ this }}
-                     where as_of_date < {{ as_of_date() }})") }}
+          post_hook="delete from {{ this }} where as_of_date <= {{ as_of_date() }} - {{ var('traits_history_days') }}") }}
 -- The key each customer's treatment/holdout group is drawn from (audience models hash it with
 -- the audience's name and var `holdout_salt`). A new customer starts with its own id. A customer
 -- made of earlier ones (merged, split, or renamed: identity_changes) keeps the key of the one
 -- known longest, so the surviving id keeps the older id's group and a split keeps both halves
--- in the group they were in. Tonight's and the previous build's keys are kept.
+-- in the group they were in. Kept per night like customer_traits, so an old night replays.
 {% if is_incremental() %}
 with before as (
     select customer_id, holdout_key, since from {{ this }}

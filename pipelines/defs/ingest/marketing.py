@@ -25,6 +25,7 @@ def marketing(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Mater
         "manual_tag_rows": len(uploads.tags),
         "list_rows": len(uploads.lists),
         "rows_quarantined": len(uploads.rejected),
+        "rows_of_erased_people": uploads.erased,
         "rows_per_list": dict(Counter(r["list"] for r in uploads.lists)),
         "quarantine_reasons": uploads.reasons(),
         "quarantine_samples": dg.MetadataValue.md("\n".join(

@@ -4,8 +4,9 @@
     marketing/lists/<list>.csv  member_id or phone                                (list = file name)
 
 Every row lands in the lake (`lake/marketing/manual_tags.parquet`, `list_members.parquet`) or in
-`quarantine/marketing/rejected.parquet` with its file, line and the reason; a phone is kept only
-as the sha256 of its E.164 form (how `identity_map` holds phones). The files are re-read whole
+`quarantine/marketing/rejected.parquet` with its file, line and the reason (phone-like digits
+masked); a phone is kept only as the sha256 of its E.164 form (how `identity_map` holds phones).
+Rows naming an erased person (by the erasure log's hashes) are dropped and counted. The files are re-read whole
 every night: they are small, and a marketer edits them in place.
 """
 from __future__ import annotations
@@ -41,6 +42,7 @@ class MarketingUploads:
     lists: list[dict] = field(default_factory=list)
     rejected: list[dict] = field(default_factory=list)
     files: int = 0
+    erased: int = 0                     # rows naming someone erased on request, dropped
 
     def reasons(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -50,14 +52,45 @@ class MarketingUploads:
         return out
 
 
-def _phones_sha256(phones: list[str]) -> list[str | None]:
-    """E.164 as ingestion normalises phones, then sha256; None where it is not a phone."""
+def _phones(phones: list[str]) -> list[str | None]:
+    """E.164 as ingestion normalises phones; None where it is not a phone."""
     if not phones:
         return []
     with duckdb.connect() as con:
         con.execute("CREATE TABLE p AS SELECT unnest(?) AS raw", [phones])
-        normal = [r[0] for r in con.execute(f"SELECT {value_sql('phone', 'trim(raw)', 'UTC')} FROM p").fetchall()]
-    return [hashlib.sha256(n.encode()).hexdigest() if n else None for n in normal]
+        return [r[0] for r in con.execute(f"SELECT {value_sql('phone', 'trim(raw)', 'UTC')} FROM p").fetchall()]
+
+
+def _sha256(text: str | None) -> str | None:
+    return hashlib.sha256(text.encode()).hexdigest() if text else None
+
+
+def mask(text: str) -> str:
+    """Digits of anything phone-like (10 digits or more, spaces and dashes allowed between them)
+    but the last four become '*': the quarantine explains a row without a clear phone."""
+    def hide(m: re.Match) -> str:
+        run = m.group()
+        digits = sum(ch.isdigit() for ch in run)
+        if digits < 10:
+            return run
+        keep, out = 4, []
+        for ch in reversed(run):
+            if ch.isdigit():
+                out.append(ch if keep > 0 else "*")
+                keep -= 1
+            else:
+                out.append(ch)
+        return "".join(reversed(out))
+    return re.sub(r"\+?\d[\d \-]*\d", hide, text)
+
+
+def erased_keys(layout: Layout) -> set[str]:
+    """sha256('type:value') of everyone erased so far (the erasure log keeps only these)."""
+    if not layout.erasure_log.exists():
+        return set()
+    with duckdb.connect() as con:
+        return {r[0] for r in con.execute(
+            f"SELECT DISTINCT unnest(identifier_sha256) FROM read_parquet('{layout.erasure_log}')").fetchall()}
 
 
 def _date(text: str | None) -> date | None:
@@ -72,7 +105,7 @@ def _read(path: Path, rel: str, needed: set[str], out: MarketingUploads) -> list
     missing = needed - set(header)
     if missing or not ({"member_id", "phone"} & set(header)):
         expected = sorted(needed) + ["member_id or phone"]
-        out.rejected.append({"source_file": rel, "line": 1, "raw": text[:2000],
+        out.rejected.append({"source_file": rel, "line": 1, "raw": mask(text[:2000]),
                              "reason": f"bad header: expected columns {', '.join(expected)}, got {header}"})
         return []
     rows = []
@@ -95,25 +128,29 @@ def _who(row: dict, phone_hash: str | None) -> str | None:
 
 def read_uploads(layout: Layout, declared_tags: set[str]) -> MarketingUploads:
     out = MarketingUploads()
+    erased = erased_keys(layout)
     root = layout.data_dir / "marketing"
     for kind, folder in (("tags", root / "tags"), ("lists", root / "lists")):
         for path in sorted(folder.glob("*.csv")) if folder.exists() else []:
             out.files += 1
             rel = layout.relative(path)
             if kind == "lists" and not LIST_NAME.match(path.stem):
-                out.rejected.append({"source_file": rel, "line": 0, "raw": path.read_text(errors="replace")[:2000], "reason":
+                out.rejected.append({"source_file": rel, "line": 0, "raw": mask(path.read_text(errors="replace")[:2000]), "reason":
                                      f"list name: {path.stem!r} is not lower_snake_case (rename the file)"})
                 continue
             needed = {"tag", "added_on"} if kind == "tags" else set()
             rows = _read(path, rel, needed, out)
-            hashes = _phones_sha256([r.get("phone", "") for _, r, _ in rows])
-            for (line, row, raw), phone_hash in zip(rows, hashes):
-                reason = _who(row, phone_hash)
+            for (line, row, raw), phone in zip(rows, _phones([r.get("phone", "") for _, r, _ in rows])):
+                phone_hash = _sha256(phone)
                 member = row.get("member_id", "").upper() or None
+                if {_sha256(f"member_id:{member}" if member else None), _sha256(f"phone:{phone}" if phone else None)} & erased:
+                    out.erased += 1                  # forgotten on request: the upload does not bring them back
+                    continue
+                reason = _who(row, phone_hash)
                 if reason is None and kind == "tags":
                     reason = _tag_problem(row, declared_tags)
                 if reason is not None:
-                    out.rejected.append({"source_file": rel, "line": line, "raw": raw, "reason": reason})
+                    out.rejected.append({"source_file": rel, "line": line, "raw": mask(raw), "reason": mask(reason)})
                 elif kind == "tags":
                     out.tags.append({"tag": row["tag"], "member_id": member, "phone_sha256": phone_hash,
                                      "added_on": _date(row["added_on"]), "removed_on": _date(row.get("removed_on")),

@@ -19,7 +19,7 @@ HISTORY = {
     "lifecycle_transitions": ("customer_id",),
     "audience_membership": ("customer_id",),
     "audience_changes": ("customer_id",),
-    "holdout_keys": ("customer_id", "holdout_key"),
+    "holdout_keys": ("customer_id",),       # not holdout_key: an inheritor keeps its group
     "identity_changes": ("customer_id", "previous_customer_id"),
     "identity_assignments": ("customer_id",),
 }

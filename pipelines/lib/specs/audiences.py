@@ -163,7 +163,7 @@ def audience_sql(a: Audience) -> str:
                     for i in range(1, len(performed) + 1))
     return f"""{{{{ config(materialized='table') }}}}
 -- Generated from {a.file} by pipelines/lib/specs: edit the YAML, not this file.
--- {a.description}
+-- {' '.join(a.description.split())}
 with traits as (
     select * from {{{{ ref('customer_traits') }}}} where as_of_date = {AS_OF}
 ){ctes},

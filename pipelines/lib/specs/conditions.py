@@ -12,6 +12,7 @@ A condition on a missing value does not hold (`not:` of it does).
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -205,6 +206,10 @@ def _scalar(kind: str, value: Any, at: At, subject: str) -> Any:
     }[kind]
     if not ok(value):
         raise at.error(f"type mismatch: {subject} is {kind}, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise at.error(f"expected a finite number, got {value!r}")
+    if isinstance(value, str) and any(mark in value for mark in ("{{", "{%", "{#")):
+        raise at.error(f"{value!r}: '{{{{', '{{%' and '{{#' are not allowed in values (dbt would read them as Jinja)")
     if kind in (DATE, TIMESTAMP):
         try:
             return value if isinstance(value, date) else (
@@ -242,6 +247,8 @@ def _performed(raw: dict, scope: Scope, at: At) -> Node:
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                 raise at.child(bound).error(f"expected a whole number >= 0, got {v!r}")
             counts[bound] = v
+    if counts.get("at_least", 0) > counts.get("at_most", counts.get("at_least", 0)):
+        raise at.error(f"at_least {counts['at_least']} > at_most {counts['at_most']}: nobody could match")
     if key == "not_performed":
         if counts:
             raise at.error("not_performed takes no at_least/at_most")

@@ -142,8 +142,10 @@ def explain(con: duckdb.DuckDBPyConnection, specs: "Specs", audience: str, custo
         day = con.execute("select max(as_of_date) from customer_traits").fetchone()[0]
         if day is None:
             raise LookupError("the warehouse holds no traits yet: run a night first")
-    if not con.execute("select count(*) from customers where customer_id = ?", [customer]).fetchone()[0]:
-        raise LookupError(f"no customer {customer!r} in the warehouse (erased, merged into another, or mistyped)")
+    if not con.execute("select count(*) from customer_traits where customer_id = ? and as_of_date = ?",
+                       [customer, day]).fetchone()[0]:
+        raise LookupError(f"no customer {customer!r} on {day} (not yet known, erased, merged into another, "
+                          f"or mistyped)")
     ev = _Evaluator(con, customer, day, specs.groups)
     held = ev.run(spec.when)
     ledger = con.execute("select count(*) > 0 from audience_membership where as_of_date = ?", [day]).fetchone()[0]

@@ -7,6 +7,7 @@ are rewritten only when their text changes, so an unchanged spec costs no re-par
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import yaml
 
 from .audiences import Audience, audience_sql, parse_audiences
-from .conditions import Scope
+from .conditions import InList, Scope, leaves
 from .customer_traits import (RuleTag, Rfm, Stage, catalog, customer_traits_sql, parse_lifecycle, parse_rfm,
                               parse_tags)
 from .errors import At, SpecError
@@ -25,6 +26,7 @@ TRAITS_FILE = "specs/traits.yml"
 AUDIENCES_DIR = "specs/audiences"
 GENERATED = ("models/traits/generated", "models/audiences/generated")
 DEFAULT_MAX_CHANGE = 0.5
+TONIGHT = "as_of_date = date '{{ var('as_of_date') }}'"   # test configs cannot call project macros
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,27 @@ class Specs:
         raise KeyError(f"unknown audience {name!r} (known: {', '.join(a.name for a in self.audiences)})")
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a key given twice in one mapping (plain YAML keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"{key!r} is defined twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def _yaml(path: Path, rel: str) -> Any:
+    text = path.read_text(encoding="utf-8")
+    for mark in ("{{", "{%", "{#"):
+        if mark in text:
+            line = text[:text.index(mark)].count("\n") + 1
+            raise SpecError(rel, "file", f"line {line}", f"{mark!r} is not allowed in specs (dbt would read it as Jinja)")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -100,7 +120,9 @@ def load_specs(project_dir: Path) -> Specs:
         rel = path.relative_to(project_dir).as_posix()
         files[rel] = _yaml(path, rel)
     audiences = parse_audiences(files, traits, all_tags, event_types(project_dir), DEFAULT_MAX_CHANGE)
-    taken = set(traits) | {g.model for g in groups} | {"customer_traits", "audience_membership", "audience_changes"}
+    taken = set(traits) | {g.model for g in groups} | {"customer_traits", "audience_membership"} | {
+        p.stem for p in (project_dir / "models").rglob("*.sql") if "generated" not in p.parts} | {
+        p.stem for p in (project_dir / "seeds").glob("*.csv")}
     for a in audiences:
         if a.name in taken:
             raise At(a.file, f"audience '{a.name}'").error("the name is taken by a trait or a model")
@@ -122,7 +144,8 @@ def _checks(raw: Any, at: At) -> dict[str, float]:
 def render(specs: Specs) -> dict[str, str]:
     """Generated file (relative to the project) -> its text."""
     out = {f"{GENERATED[0]}/{g.model}.sql": f"-- Generated from {TRAITS_FILE} by pipelines/lib/specs: "
-                                            f"edit the YAML, not this file.\n-- {g.description}\n" + group_sql(g)
+                                            f"edit the YAML, not this file.\n-- {' '.join(g.description.split())}\n"
+                                            + group_sql(g)
            for g in specs.groups}
     out[f"{GENERATED[0]}/customer_traits.sql"] = customer_traits_sql(
         specs.groups, specs.ratios, specs.tags, specs.rfm, specs.stages)
@@ -167,16 +190,17 @@ def _membership_sql(audiences: tuple[Audience, ...]) -> str:
 
 
 def _describe(text: str) -> str:
-    return text.replace("\n", " ").replace('"', "'")
+    """A YAML string (JSON quoting is valid YAML) on one line."""
+    return json.dumps(" ".join(text.split()), ensure_ascii=False)
 
 
 def _traits_yml(specs: Specs) -> str:
     lines = [f"# Generated from {TRAITS_FILE} by pipelines/lib/specs: edit the YAML, not this file.",
              "version: 2", "models:"]
     for g in specs.groups:
-        lines += [f"  - name: {g.model}", f"    description: \"{_describe(g.description or g.name)}\"", "    columns:",
+        lines += [f"  - name: {g.model}", f"    description: {_describe(g.description or g.name)}", "    columns:",
                   "      - name: customer_id", "        data_tests: [unique, not_null]"]
-        lines += [f"      - name: {t.name}\n        description: \"{_describe(t.description)}\"" for t in g.traits if t.description]
+        lines += [f"      - name: {t.name}\n        description: {_describe(t.description)}" for t in g.traits if t.description]
     lines += ["  - name: customer_traits",
               "    description: \"One row per customer per as_of_date: every trait, RFM, tags and the lifecycle stage.\"",
               "    data_tests:",
@@ -197,27 +221,38 @@ def _traits_yml(specs: Specs) -> str:
               "          - not_null",
               "          - accepted_values:",
               "              arguments: {values: [introduction, growth, maturity, dormancy, churn]}",
+              f"              config: {{where: \"{TONIGHT}\"}}",
               "      - name: rfm_segment",
               "        data_tests:",
               "          - accepted_values:",
-              f"              arguments: {{values: [{', '.join(sorted({s.name for s in specs.rfm.segments}))}]}}"]
+              f"              arguments: {{values: [{', '.join(sorted({s.name for s in specs.rfm.segments}))}]}}",
+              f"              config: {{where: \"{TONIGHT}\"}}   # a renamed segment lives on in older nights"]
     for r in specs.ratios:
         if r.description:
-            lines += [f"      - name: {r.name}", f"        description: \"{_describe(r.description)}\""]
+            lines += [f"      - name: {r.name}", f"        description: {_describe(r.description)}"]
     return "\n".join(lines) + "\n"
+
+
+def _list_test(a: Audience) -> list[str]:
+    lists = sorted({leaf.name for leaf in leaves(a.when) if isinstance(leaf, InList)})
+    if not lists:
+        return []
+    return ["      - lists_are_uploaded:", f"          name: {a.name}_lists_are_uploaded",
+            f"          arguments: {{lists: [{', '.join(lists)}]}}"]
 
 
 def _audiences_yml(specs: Specs) -> str:
     lines = [f"# Generated from {AUDIENCES_DIR}/ by pipelines/lib/specs: edit the YAML, not this file.",
              "version: 2", "models:"]
     for a in specs.audiences:
-        lines += [f"  - name: {a.name}", f"    description: \"{_describe(a.description)}\"",
-                  "    config:", "      meta:", f"        owner: \"{a.owner}\"", f"        purpose: {a.purpose}",
+        lines += [f"  - name: {a.name}", f"    description: {_describe(a.description)}",
+                  "    config:", "      meta:", f"        owner: {_describe(a.owner)}", f"        purpose: {a.purpose}",
                   f"        holdout: {a.holdout}", f"        max_change: {a.max_change}", f"        spec_file: {a.file}",
                   "    data_tests:", "      - audience_size_within_bounds:",
                   f"          name: {a.name}_size_within_bounds",
                   f"          arguments: {{audience: {a.name}, max_change: {a.max_change}, min_change: {a.min_change}, "
                   f"allow_empty: {str(a.allow_empty).lower()}}}",
+                  *_list_test(a),
                   "    columns:", "      - name: customer_id", "        data_tests: [unique, not_null]"]
     lines += ["  - name: audience_membership",
               "    description: \"One row per member per audience per as_of_date (published contract).\"",

@@ -59,9 +59,28 @@ class Ratio:
     type: str = NUMBER
 
 
+# Names the generated SQL uses itself (columns, CTEs, aliases): a trait, group or audience
+# named like one of them would collide.
+RESERVED = {"customer_id", "as_of_date", "tags", "rfm_r", "rfm_f", "rfm_m", "fm", "rfm_segment", "lifecycle_stage",
+            "is_holdout", "audience", "rows", "aggregates", "traits", "derived", "rfm_scores", "rfm", "scored",
+            "tagged", "members", "nights", "c", "t", "m", "h", "value", "n", "latest"}
+
+
+def _sql_keywords() -> frozenset[str]:
+    import duckdb
+    with duckdb.connect() as con:
+        return frozenset(r[0] for r in con.execute("select keyword_name from duckdb_keywords()").fetchall())
+
+
+SQL_KEYWORDS = _sql_keywords()
+
+
 def check_name(name: Any, at: At) -> str:
     if not isinstance(name, str) or not NAME.match(name):
         raise at.error(f"a name is lower_snake_case (a-z, 0-9, _), got {name!r}")
+    if name in RESERVED or name in SQL_KEYWORDS or name.startswith("performed_"):
+        raise at.error(f"{name!r} is a name the generated SQL uses itself (a SQL keyword or a built-in column); "
+                       f"choose another")
     return name
 
 
@@ -115,6 +134,8 @@ def parse_trait(name: str, raw: Any, table: Table, at: At) -> Trait:
     for i, col in enumerate(order_by):
         if col not in table.columns:
             raise at.child("order_by").child(i).error(f"unknown column {col!r} of {table.name}")
+    if table.key and table.key not in order_by:
+        order_by += (table.key,)             # the last tie-break is the row's id: never arbitrary
     trait_type = {"count": INTEGER, "unique_count": INTEGER, "days_since": INTEGER, "years_since": INTEGER,
                   "sum": NUMBER, "avg": NUMBER, "unique_list": TEXT_LIST}.get(kind, of_type)
     return Trait(name, kind, trait_type, of, where, parse_window(raw.get("window"), at.child("window")),

@@ -129,3 +129,31 @@ def test_a_removed_audience_removes_its_model(project):
     written = compile_project(project)
     assert "models/audiences/generated/cart_abandoners_7d.sql" in written
     assert not (project / "models/audiences/generated/cart_abandoners_7d.sql").exists()
+
+
+@pytest.mark.parametrize("name", ["order", "tags", "customer_id", "rows"])
+def test_a_trait_named_like_sql_or_a_builtin_column_is_an_error(project, name):
+    edit(project, "specs/traits.yml", lambda d: d["groups"]["orders"]["traits"].update({name: {"type": "count"}}))
+    assert "a name the generated SQL uses itself" in str(error(project))
+
+
+def test_an_audience_named_like_a_model_is_an_error(project):
+    doc = {"audiences": {"customers": {"description": "d", "owner": "o", "purpose": "sms",
+                                       "when": {"trait": "age", "gt": 1}}}}
+    (project / "specs" / "audiences" / "clash.yml").write_text(yaml.safe_dump(doc))
+    (project / "models" / "customers").mkdir(parents=True)
+    (project / "models" / "customers" / "customers.sql").write_text("select 1")
+    assert "the name is taken by a trait or a model" in str(error(project))
+
+
+def test_jinja_duplicate_keys_impossible_counts_and_infinity_are_errors(project):
+    audience(project, {"trait": "city", "eq": "{{ var('x') }}"})
+    assert "not allowed in specs" in str(error(project))
+    (project / "specs" / "audiences" / "test.yml").write_text(
+        "audiences:\n  a_one: {description: d, owner: o, purpose: sms, when: {trait: age, gt: 1}}\n"
+        "  a_one: {description: d, owner: o, purpose: sms, when: {trait: age, gt: 2}}\n")
+    assert "'a_one' is defined twice" in str(error(project))
+    audience(project, {"performed": "product_viewed", "at_least": 3, "at_most": 1})
+    assert "nobody could match" in str(error(project))
+    audience(project, {"trait": "age", "gt": float("inf")})
+    assert "expected a finite number" in str(error(project))
