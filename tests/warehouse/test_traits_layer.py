@@ -69,3 +69,25 @@ def test_cdp_audiences_and_explain_read_the_ledger_back(ingested_month):
     assert "✓ trait orders_90d >= 1" in out.output and "ledger: member" in out.output and "agrees" in out.output
     unknown = CliRunner().invoke(main, ["explain", "--data-dir", str(data_dir), "--audience", "nope", "--customer", member])
     assert unknown.exit_code == 1 and "unknown audience 'nope'" in unknown.output
+
+
+def test_explain_lists_the_events_behind_a_behaviour_condition(ingested_month):
+    import duckdb
+
+    from pipelines.lib.layout import Layout
+    from pipelines.lib.specs import load_specs
+    from pipelines.lib.specs.inspect import explain
+    from pipelines.lib.warehouse.dbt import PROJECT_DIR
+
+    data_dir, _, _ = ingested_month
+    [(member,)] = query(data_dir, "SELECT min(customer_id) FROM audience_membership WHERE audience = "
+                                  "'cart_abandoners_7d' AND as_of_date = ?", LAST_NIGHT)
+    [(added,)] = query(data_dir, "SELECT count(*) FROM events WHERE customer_id = ? AND event_type = 'product_added' "
+                                 "AND business_date > ? - 7 AND business_date <= ?", member, LAST_NIGHT, LAST_NIGHT)
+    with duckdb.connect(str(Layout(data_dir).warehouse), read_only=True) as con:
+        e = explain(con, load_specs(PROJECT_DIR), "cart_abandoners_7d", member, LAST_NIGHT)
+    step = next(s for s in e.steps if s.text.startswith("performed product_added"))
+    assert e.held and e.member and step.held and step.value == f"{added} event(s)" and added >= 1
+    assert len(step.events) == min(added, 10) and {ev[2] for ev in step.events} == {"product_added"}
+    none = next(s for s in e.steps if s.text.startswith("performed order_placed or order_completed"))
+    assert none.held and none.value == "0 event(s)" and none.events == []

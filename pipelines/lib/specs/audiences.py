@@ -122,14 +122,19 @@ def _check_cycles(audiences: tuple[Audience, ...]) -> None:
 AS_OF = "{{ as_of_date() }}"
 
 
-def performed_sql(p: Performed, as_of: str, events: str) -> str:
-    """Events of the condition up to the end of as_of, counted per customer."""
+def performed_filter(p: Performed, as_of: str) -> str:
+    """The events a behaviour condition counts: its types, window and column filter, up to as_of."""
     types = ", ".join("'" + t.replace("'", "''") + "'" for t in p.event_types)
     window = f"\n      and {p.window.sql(as_of)}" if p.window else ""
     where = f"\n      and {column_sql(p.where)}" if p.where else ""
+    return (f"customer_id <> 'anonymous' and business_date <= {as_of}\n"
+            f"      and event_type in ({types}){window}{where}")
+
+
+def performed_sql(p: Performed, as_of: str, events: str) -> str:
+    """Events of the condition, counted per customer."""
     return (f"select customer_id, count(*) as n\n    from {events}\n"
-            f"    where customer_id <> 'anonymous' and business_date <= {as_of}\n"
-            f"      and event_type in ({types}){window}{where}\n    group by customer_id")
+            f"    where {performed_filter(p, as_of)}\n    group by customer_id")
 
 
 def count_holds(p: Performed, n: str) -> str:

@@ -14,7 +14,7 @@ import duckdb
 
 from typing import TYPE_CHECKING
 
-from .audiences import count_holds, performed_sql
+from .audiences import count_holds, performed_filter, performed_sql
 from .condition_sql import column_sql, compare_sql
 from .conditions import All, Any_, Compare, InAudience, InList, Node, Not, Performed, Tag
 from .tables import BEHAVIOUR
@@ -116,11 +116,9 @@ class _Evaluator:
             n = row[0] if row else 0
             step.held = bool(self.one(f"select {count_holds(node, '?')}", n)[0])
             step.value = f"{n} event(s)"
-            types = ", ".join(f"'{t}'" for t in node.event_types)
-            window = f" and {node.window.sql(self.as_of)}" if node.window else ""
             step.events = self.con.execute(
                 f"select event_id, occurred_at, event_type, source, channel from events where customer_id = ? "
-                f"and business_date <= {self.as_of} and event_type in ({types}){window} and {column_sql(node.where)} "
+                f"and {performed_filter(node, self.as_of)} "
                 f"order by occurred_at desc, event_id limit {QUALIFYING_EVENTS_SHOWN}", [self.customer]).fetchall()
         elif isinstance(node, InAudience):
             row = self.one("select count(*) from audience_membership where audience = ? and as_of_date = ? "
