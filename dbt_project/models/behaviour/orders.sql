@@ -21,7 +21,8 @@ select
     m.scene,
     m.room_id,
     m.article_id,
-    m.click_id
+    m.click_id,
+    m.first_delivered_on
 from {{ ref('stg_mall_orders__orders') }} m
 left join {{ ref('record_customers') }} rc on rc.source = m.source and rc.record_id = m.record_id
 union all
@@ -50,5 +51,6 @@ select
     null as scene,
     null as room_id,
     null as article_id,
-    null as click_id
+    null as click_id,
+    p.first_delivered_on
 from {{ ref('pos_orders') }} p

@@ -21,6 +21,7 @@ select
     coalesce(sum(quantity) filter (where not is_refund), 0) as item_quantity,
     count(*) filter (where not is_refund) as sale_lines,
     count(*) filter (where is_refund) as refund_lines,
-    list_distinct(list(product_id) filter (where not is_refund and product_id is not null)) as product_ids
+    list_distinct(list(product_id) filter (where not is_refund and product_id is not null)) as product_ids,
+    coalesce(min(delivery_date) filter (where not is_refund), min(delivery_date)) as first_delivered_on
 from lines
 group by sale_order_id

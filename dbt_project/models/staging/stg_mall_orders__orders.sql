@@ -25,6 +25,8 @@ select
     source_article_id as article_id,
     source_guide_id as guide_id,
     '{{ var("mall_appid") }}:' || source_share_from_openid as share_from_openid,
-    delivery_date
+    delivery_date,
+    -- the night the order first arrived (later deliveries restate its status)
+    min(delivery_date) over (partition by order_id) as first_delivered_on
 from {{ lake('mall_orders_orders') }}
 qualify row_number() over (partition by order_id order by updated_at desc, delivery_date desc) = 1

@@ -68,6 +68,12 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: Lake
             events = list(invocation.stream())
         except Exception as error:  # a failed model or test: report what did build, then fail the step
             failure = error
+        # dbt's output ends before its process lets go of the database file: wait for the exit,
+        # or the next reader (figures below, erasures, a test) finds the file still locked. A
+        # failure before the end of the output leaves dbt blocked on a full pipe: stop it first.
+        if failure is not None and invocation.process.poll() is None:
+            invocation.process.kill()
+        invocation.process.wait()
     if failure is None:
         events = list(_with_figures(events, lake.layout, context.partition_key))
     yield from events

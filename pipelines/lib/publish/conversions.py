@@ -1,0 +1,59 @@
+"""Conversion files for ad platforms (published contract §4):
+`published/conversions/<platform>/<YYYY-MM-DD>/conversions.csv|parquet` + `_manifest.json`.
+
+One folder per platform per night, also when no order qualified (an empty file says the night
+ran). Rows are the warehouse's `ad_conversions` first delivered that night, in the columns an
+offline-conversion upload takes; times are UTC (ISO-8601 with `Z` in the CSV).
+"""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from pipelines.lib.layout import Layout
+from pipelines.lib.publish.folder import publish_folder
+from pipelines.lib.publish.gates import dbt_test_results
+
+UPLOAD_COLUMNS = ("click_id", "conversion_type", "conversion_time", "value", "currency", "order_id",
+                  "hashed_phone", "hashed_email")
+
+
+def conversions_folder(layout: Layout, platform: str, night: date) -> Path:
+    return layout.data_dir / "published" / "conversions" / platform / night.isoformat()
+
+
+def publish_conversions(layout: Layout, night: date, run_id: str) -> dict[str, int]:
+    """Publishes every platform's file for the night; returns rows per platform."""
+    gates = dbt_test_results(layout.warehouse.parent / "dbt", "ad_conversions")
+    failed = [g["gate"] for g in gates if g["status"] in ("fail", "error")]
+    if failed:
+        raise RuntimeError(f"ad_conversions failed its gates ({', '.join(failed)}): nothing published")
+    published = {}
+    with duckdb.connect(str(layout.warehouse), read_only=True) as con:
+        platforms = [r[0] for r in con.execute(
+            "SELECT DISTINCT platform FROM channel_mapping WHERE source = 'ads' AND platform IS NOT NULL "
+            "ORDER BY platform").fetchall()]
+        for platform in platforms:
+            rows = f"""
+                SELECT click_id, conversion_type, conversion_time, value, currency, order_id,
+                       hashed_phone, hashed_email
+                FROM ad_conversions
+                WHERE platform = '{platform}' AND first_delivered_on = DATE '{night.isoformat()}'
+                ORDER BY order_id"""
+
+            [(count,)] = con.execute(f"SELECT count(*) FROM ({rows})").fetchall()
+
+            def write(folder: Path, rows: str = rows, count: int = count) -> dict[str, int]:
+                con.execute(f"COPY ({rows}) TO '{folder / 'conversions.parquet'}' (FORMAT parquet)")
+                con.execute(f"""COPY (SELECT * REPLACE (strftime(conversion_time, '%Y-%m-%dT%H:%M:%SZ')
+                                                        AS conversion_time) FROM ({rows}))
+                                TO '{folder / 'conversions.csv'}' (HEADER, DELIMITER ',')""")
+                return {"conversions.parquet": count, "conversions.csv": count}
+
+            publish_folder(layout, conversions_folder(layout, platform, night), write, {
+                "kind": "ad_conversions", "platform": platform, "as_of_date": night.isoformat(), "run_id": run_id,
+                "row_count": count, "columns": list(UPLOAD_COLUMNS), "gates": gates})
+            published[platform] = count
+    return published
