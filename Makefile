@@ -13,6 +13,9 @@ BENCH_PEOPLE ?= 1000000
 BENCH_TRAIT_CUSTOMERS ?= 1000000
 BENCH_TRAIT_EVENTS ?= 10000000
 BENCH_CONVERSIONS ?= 1000000
+BENCH_ATTRIBUTION_ORDERS ?= 200000
+# The run report's test renders it in Debian's Chromium, installed once by `make install`.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # The machine's environment sets PYTHONDONTWRITEBYTECODE; byte-code caching saves seconds
 # of import time (Dagster, Great Expectations) on every command.
@@ -24,6 +27,8 @@ help: ## list every target
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: requirements.lock pyproject.toml
+	command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	test -x $(BIN)/uv || $(BIN)/pip install --quiet "uv==$(UV_VERSION)"
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
@@ -36,16 +41,19 @@ demo: install ## generate a sample world (20k customers, 60 days) and run every 
 	$(BIN)/cdp generate --data-dir $(DATA_DIR) --customers $(DEMO_CUSTOMERS) --days $(DEMO_DAYS) --start $(DEMO_START) --seed 7
 	$(BIN)/cdp run --data-dir $(DATA_DIR) --all
 	$(BIN)/cdp status --data-dir $(DATA_DIR)
+	$(BIN)/python -m tests.verify_published $(DATA_DIR)
 	@echo
 	@echo "Outputs:  $(DATA_DIR)/lake/<source>/<entity>/delivery_date=*/part-0.parquet  (typed lake)"
 	@echo "          $(DATA_DIR)/lake/_ingest_log.parquet  (every file, reconciled)"
 	@echo "          $(DATA_DIR)/quarantine/<source>/delivery_date=*/  (bad rows and files, with reasons)"
-	@echo "          $(DATA_DIR)/warehouse/cdp.duckdb  (customers, identity_map, events, orders, identity_changes,"
-	@echo "                    customer_traits, audience_membership, audience_changes, lifecycle_transitions)"
+	@echo "          $(DATA_DIR)/warehouse/cdp.duckdb  (the working warehouse: every dbt model)"
+	@echo "          $(DATA_DIR)/published/cdp.duckdb  (the analysts' snapshot: customers, events, orders, traits,"
+	@echo "                    audiences, touchpoints, attribution, channel_performance, funnels, experiments)"
+	@echo "          $(DATA_DIR)/published/audiences/<audience>/<date>/, published/conversions/<platform>/<date>/"
 	@echo "Next:     make ui   -> Dagster UI on http://127.0.0.1:3000 (runs, gates, lineage)"
 	@echo "          $(BIN)/cdp audiences --data-dir $(DATA_DIR)   (sizes, changes, overlaps; then cdp explain)"
 	@echo "          $(BIN)/python -c \"import duckdb; duckdb.sql(\\\"from '$(DATA_DIR)/lake/_ingest_log.parquet'\\\").show()\""
-	@echo "          $(BIN)/python -c \"import duckdb; duckdb.connect('$(DATA_DIR)/warehouse/cdp.duckdb', read_only=True).sql('from customers limit 5').show()\""
+	@echo "          $(BIN)/python -c \"import duckdb; duckdb.connect('$(DATA_DIR)/published/cdp.duckdb', read_only=True).sql('from customers limit 5').show()\""
 
 test: install ## run the whole test suite
 	$(BIN)/pytest -q -n 2 --dist loadgroup
@@ -57,11 +65,12 @@ ui: install ## open the Dagster UI on the local instance
 	CDP_DATA_DIR=$(abspath $(DATA_DIR)) CDP_DAGSTER_STORAGE=$(abspath $(DATA_DIR))/.dagster DAGSTER_HOME=$(CURDIR) \
 		$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
 
-bench: install ## benchmark ingestion (BENCH_EVENTS), identity (BENCH_PEOPLE), traits (BENCH_TRAIT_*) and attribution (BENCH_CONVERSIONS) against floors
+bench: install ## benchmark ingestion (BENCH_EVENTS), identity (BENCH_PEOPLE), traits (BENCH_TRAIT_*) and attribution (BENCH_CONVERSIONS, BENCH_ATTRIBUTION_ORDERS) against floors
 	$(BIN)/python -m bench.ingest --events $(BENCH_EVENTS)
 	$(BIN)/python -m bench.identity --people $(BENCH_PEOPLE)
 	$(BIN)/python -m bench.traits --customers $(BENCH_TRAIT_CUSTOMERS) --events $(BENCH_TRAIT_EVENTS)
 	$(BIN)/python -m bench.attribution --conversions $(BENCH_CONVERSIONS)
+	$(BIN)/python -m bench.attribution_warehouse --conversions $(BENCH_ATTRIBUTION_ORDERS)
 
 lock: ## re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile --quiet pyproject.toml --extra test --python-version 3.11 -o requirements.lock

@@ -136,6 +136,19 @@ def status(data_dir: Path | None) -> None:
         sys.exit(1)
 
 
+@main.command()
+@DATA_DIR
+@click.option("--member-id", required=True, help="The CRM member id of the person to forget.")
+def erase(data_dir: Path | None, member_id: str) -> None:
+    """Forget a person everywhere now: lake, warehouse, published files and snapshot."""
+    from pipelines.lib.privacy.erase_now import erase_member
+
+    outcome = erase_member(Settings.from_env(data_dir), member_id)
+    click.echo(outcome.explain())
+    if not outcome.member_known:
+        sys.exit(1)
+
+
 def _warehouse(data_dir: Path | None):
     """A read-only connection to the night's warehouse, or a usage error a person can act on."""
     import duckdb

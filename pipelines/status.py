@@ -15,7 +15,8 @@ from pipelines.settings import Settings
 # Intermediate steps (staging views, seeds) are not stages a data engineer checks on.
 HIDDEN_GROUPS = {"staging", "rules"}
 # Groups of the one `warehouse` step (a single `dbt build`).
-WAREHOUSE_GROUPS = {"identity", "customers", "behaviour"}
+WAREHOUSE_GROUPS = {"identity", "customers", "behaviour", "traits", "audiences", "attribution", "analytics",
+                    "experiments"}
 
 
 @dataclass

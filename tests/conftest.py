@@ -12,6 +12,15 @@ WORLD_START = date(2026, 1, 1)
 WORLD_DAYS = int(os.environ.get("CDP_TEST_WORLD_DAYS", "30"))
 
 
+def chromium_path() -> str:
+    """The Debian Chromium `make install` puts on the machine (headless browser tests)."""
+    import shutil
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "chromium is not installed: `make install` installs the Debian package"
+    return found
+
+
 @pytest.fixture(scope="session")
 def generated_month(tmp_path_factory) -> Path:
     """A month of noisy deliveries (noise on), not yet ingested."""

@@ -128,3 +128,40 @@ def test_the_night_publishes_each_platforms_conversion_file(ingested_month):
         for row in rows:
             assert row[1] == "purchase" and row[2].endswith("Z") and row[4] == "CNY"
             assert row[6] is None or len(row[6]) == 64
+
+
+@pytest.mark.parametrize("lookback", [0, 7, 30])
+def test_per_order_credits_add_up_to_cdp_attribute_on_the_same_paths(ingested_month, tmp_path, lookback):
+    """Click mode (every touch a click): the warehouse's rule-based models, summed per channel,
+    equal the standalone engine run on the warehouse's own path summary; its Shapley equals the
+    closed form on those paths (the engine samples beyond 12 channels, and the month has more)."""
+    from click.testing import CliRunner
+
+    from pipelines.cli import main
+
+    data_dir, _, _ = ingested_month
+    paths = query(data_dir, "SELECT path, conversions, non_conversions, revenue FROM conversion_paths "
+                            "WHERE lookback_days = ? AND touch_mode = 'click' ORDER BY path", lookback)
+    file = tmp_path / "paths.csv"
+    file.write_text("path,conversions,non_conversions,revenue\n" + "".join(f"{p},{c},{n},{r}\n" for p, c, n, r in paths))
+    closed_form: dict[str, tuple[float, float]] = {}
+    for path, conversions, _, revenue in paths:
+        channels = set(path.split(" > "))
+        for channel in channels:
+            n, r = closed_form.get(channel, (0.0, 0.0))
+            closed_form[channel] = (n + conversions / len(channels), r + float(revenue) / len(channels))
+    for model in ("first_touch", "last_touch", "linear", "position_based", "shapley"):
+        done = CliRunner().invoke(main, ["attribute", "--paths", str(file), "--model", model])
+        assert done.exit_code == 0, done.output
+        engine = {line.split(",")[0]: (float(line.split(",")[1]), float(line.split(",")[2]))
+                  for line in done.output.strip().splitlines()[1:]}
+        if model == "shapley":
+            engine = {c: closed_form.get(c, (0.0, 0.0)) for c in engine}
+        warehouse = {c: (n, float(r)) for c, n, r in query(data_dir, """
+            SELECT channel, sum(credit), sum(attributed_revenue) FROM attribution
+            WHERE model = ? AND lookback_days = ? AND touch_mode = 'click' GROUP BY channel""", model, lookback)}
+        assert set(warehouse) <= set(engine), model
+        for channel, (conversions, revenue) in engine.items():
+            got = warehouse.get(channel, (0.0, 0.0))
+            assert got[0] == pytest.approx(conversions, abs=1e-5), (model, channel)
+            assert got[1] == pytest.approx(revenue, abs=0.01), (model, channel)

@@ -14,11 +14,10 @@
 -- - shapley: the conversion split evenly over the distinct channels of its path, a channel's
 --   share split evenly over its touches. This is the exact Shapley value of the game
 --   v(S) = conversions whose channels all lie in S, per conversion (README).
--- One pass: every model's credit is a column of the same row (per-path totals are window sums;
--- summing 1 / the channel's touches over a path counts its distinct channels), then UNPIVOT
--- turns the columns into rows and drops the NULLs of touches a single-touch model passed over.
+-- One pass: per-path figures are hash aggregates joined back to the touches (no sort per
+-- model), every model's credit is a column of the same row, then UNPIVOT turns the columns into
+-- rows and drops the NULLs of touches a single-touch model passed over.
 {%- set half_life_seconds = var('attribution_half_life_days') * 86400 %}
-{%- set path = "partition by conversion_id, lookback_days, touch_mode" %}
 
 with touches as (
     select
@@ -26,32 +25,59 @@ with touches as (
         t.touch_mode, t.channel, t.campaign_id, t.touch_id, t.touched_at, t.position, t.path_length,
         t.is_click, t.is_direct,
         pow(0.5, epoch(t.converted_at - t.touched_at) / {{ half_life_seconds }}) as decay_weight,
-        coalesce(e.removal_effect, 0) as removal_effect,
-        count(*) over ({{ path }}, t.channel) as channel_touches
+        coalesce(e.removal_effect, 0) as removal_effect
     from {{ ref('conversion_touches') }} t
     left join {{ ref('markov_removal_effects') }} e using (lookback_days, touch_mode, channel)
 ),
 
+-- one row per path and channel: how many of the path's touches the channel has
+path_channels as (
+    select conversion_id, lookback_days, touch_mode, channel,
+        count(*) as channel_touches, any_value(removal_effect) as removal_effect
+    from touches
+    group by all
+),
+
+-- one row per path: its distinct channels, their summed removal effects, the single-touch
+-- models' picks (clicks before views; for last_non_direct, then not direct) and the decay total
+paths as (
+    select p.*, c.channels, c.effect_total
+    from (
+        select conversion_id, lookback_days, touch_mode,
+            arg_min(touch_id, (not is_click, touched_at, touch_id)) as first_touch_id,
+            arg_max(touch_id, (is_click, touched_at, touch_id)) as last_touch_id,
+            arg_max(touch_id, (is_click, not is_direct, touched_at, touch_id)) as last_non_direct_touch_id,
+            sum(decay_weight) as decay_total
+        from touches
+        group by all
+    ) p
+    join (
+        select conversion_id, lookback_days, touch_mode, count(*) as channels, sum(removal_effect) as effect_total
+        from path_channels
+        group by all
+    ) c using (conversion_id, lookback_days, touch_mode)
+),
+
 scored as (
     select
-        *,
-        row_number() over ({{ path }} order by is_click desc, touched_at, touch_id) as first_rank,
-        row_number() over ({{ path }} order by is_click desc, touched_at desc, touch_id desc) as last_rank,
-        row_number() over ({{ path }} order by is_click desc, is_direct, touched_at desc, touch_id desc)
-            as last_non_direct_rank,
-        sum(decay_weight) over ({{ path }}) as decay_total,
-        round(sum(1.0 / channel_touches) over ({{ path }})) as channels,
-        sum(removal_effect / channel_touches) over ({{ path }}) as effect_total
-    from touches
+        t.*,
+        c.channel_touches,
+        t.touch_id = p.first_touch_id as is_first,
+        t.touch_id = p.last_touch_id as is_last,
+        t.touch_id = p.last_non_direct_touch_id as is_last_non_direct,
+        p.decay_total, p.channels, p.effect_total
+    from touches t
+    join paths p using (conversion_id, lookback_days, touch_mode)
+    join path_channels c using (conversion_id, lookback_days, touch_mode, channel)
 ),
 
 credits as (
     select
         conversion_id, customer_id, converted_at, conversion_date, revenue, lookback_days, touch_mode,
         channel, campaign_id, touch_id, touched_at,
-        case when first_rank = 1 then 1 end::double as first_touch,
-        case when last_rank = 1 then 1 end::double as last_touch,
-        case when last_non_direct_rank = 1 then 1 end::double as last_non_direct,
+        case when is_first then 1 end::double as first_touch,
+        case when is_last then 1 end::double as last_touch,
+        case when is_last_non_direct then 1 end::double as last_non_direct,
         (1 / path_length)::double as linear,
         case
             when path_length = 1 then 1

@@ -4,19 +4,23 @@
 -- A non-conversion is a customer's journey still open at the end of the night: the touches
 -- after their last order (or all, if they never ordered) that the same window would count for an
 -- order placed at the end of `as_of_date`.
+-- Every journey is gathered once, as the ordered list of the widest window's touches (the longest
+-- lookback in view mode holds every other window's touches); each window and mode then keeps a
+-- filtered part of that list, instead of sorting and joining the touches once per window.
+{%- set longest = var('attribution_lookback_days') | max %}
+{%- set view_days = var('attribution_view_window_days') %}
 
-with converted as (
-    select c.conversion_id, l.lookback_days, m.touch_mode, c.revenue,
-        coalesce(p.path, 'unattributed') as path
+with converting as (
+    select c.revenue, coalesce(t.touches, []) as touches
     from {{ ref('conversions') }} c
-    cross join {{ attribution_lookbacks() }} l
-    cross join {{ attribution_touch_modes() }} m
     left join (
-        select conversion_id, lookback_days, touch_mode,
-            string_agg(channel, ' > ' order by position) as path
+        select conversion_id,
+            list({'channel': channel, 'age_days': days_before, 'is_click': is_click}
+                 order by touched_at, touch_id) as touches
         from {{ ref('conversion_touches') }}
-        group by all
-    ) p using (conversion_id, lookback_days, touch_mode)
+        where lookback_days = {{ longest }} and touch_mode = 'view'
+        group by conversion_id
+    ) t using (conversion_id)
 ),
 
 last_conversions as (
@@ -25,36 +29,42 @@ last_conversions as (
     group by customer_id
 ),
 
-open_touches as (
-    select t.customer_id, t.touched_at, t.touch_id, t.channel, l.lookback_days, m.touch_mode
+open_journeys as (
+    select
+        list({'channel': t.channel, 'age_days': {{ as_of_date() }} - t.business_date, 'is_click': t.touch_mode = 'click'}
+             order by t.touched_at, t.touch_id) as touches
     from {{ ref('touchpoints') }} t
     left join last_conversions c using (customer_id)
-    cross join {{ attribution_lookbacks() }} l
-    cross join {{ attribution_touch_modes() }} m
     where (c.converted_at is null or t.touched_at > c.converted_at)
-        and t.business_date >= {{ as_of_date() }} - l.lookback_days
-        and (t.touch_mode = 'click'
-             or (m.touch_mode = 'view'
-                 and t.business_date >= {{ as_of_date() }} - {{ var('attribution_view_window_days') }}))
+        and t.business_date >= {{ as_of_date() }} - {{ longest }}
+        and (t.touch_mode = 'click' or t.business_date >= {{ as_of_date() }} - {{ view_days }})
+    group by t.customer_id
 ),
 
-open_paths as (
-    select customer_id, lookback_days, touch_mode,
-        string_agg(channel, ' > ' order by touched_at, touch_id) as path
-    from open_touches
-    group by all
+journeys as (
+    select touches, 1 as conversions, 0 as non_conversions, revenue from converting
+    union all
+    select touches, 0, 1, 0 from open_journeys
+),
+
+windowed as (
+    select
+        l.lookback_days, m.touch_mode, j.conversions, j.non_conversions, j.revenue,
+        list_filter(j.touches, lambda t: t.age_days <= l.lookback_days
+                    and (t.is_click or (m.touch_mode = 'view' and t.age_days <= {{ view_days }}))) as kept
+    from journeys j
+    cross join {{ attribution_lookbacks() }} l
+    cross join {{ attribution_touch_modes() }} m
 )
 
 select
     lookback_days,
     touch_mode,
-    path,
+    case when len(kept) = 0 then 'unattributed'
+         else array_to_string(list_transform(kept, lambda t: t.channel), ' > ') end as path,
     sum(conversions)::bigint as conversions,
     sum(non_conversions)::bigint as non_conversions,
     sum(revenue) as revenue
-from (
-    select lookback_days, touch_mode, path, 1 as conversions, 0 as non_conversions, revenue from converted
-    union all
-    select lookback_days, touch_mode, path, 0, 1, 0 from open_paths
-)
+from windowed
+where conversions = 1 or len(kept) > 0
 group by all

@@ -162,11 +162,19 @@ def _keys(identifiers: list[tuple[str, str]]) -> list[str]:
 def erase_requested(layout: Layout, run_date: date) -> ErasureReport:
     """Apply every erasure request delivered up to `run_date` and not applied yet; then apply all
     earlier ones again to the lake (a rerun night re-ingests raw files that still hold them)."""
+    with duckdb.connect() as con:
+        pending = _pending(con, layout, run_date)
+    return erase_members(layout, run_date, pending)
+
+
+def erase_members(layout: Layout, run_date: date, requests: list[tuple[str, object, bool]]) -> ErasureReport:
+    """Apply these requests ((member_id, requested_at, already logged as unknown)) to the lake and
+    quarantine and log them; then apply all earlier ones again. `cdp erase` comes in here too."""
     report = ErasureReport()
     log_rows = []
     with duckdb.connect() as con:
         con.execute("SET enable_progress_bar = false")
-        for member_id, requested_at, logged_unknown in _pending(con, layout, run_date):
+        for member_id, requested_at, logged_unknown in requests:
             customer_id, identifiers = _identifiers(con, layout, member_id)
             if not identifiers:
                 if not logged_unknown:

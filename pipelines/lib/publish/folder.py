@@ -59,8 +59,19 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def count_rows(path: Path) -> int:
+    """Rows of a Parquet file (its footer) or a CSV file with a header (parsed, so quoted line
+    breaks do not count)."""
+    import duckdb
+    reader = "read_parquet" if path.suffix == ".parquet" else "read_csv"
+    options = "" if path.suffix == ".parquet" else ", header = true, all_varchar = true"
+    with duckdb.connect() as con:
+        return con.execute(f"SELECT count(*) FROM {reader}('{path}'{options})").fetchall()[0][0]
+
+
 def verify_folder(folder: Path) -> list[str]:
-    """What is wrong with a published folder (empty when every listed file matches)."""
+    """What is wrong with a published folder (empty when every listed file matches its manifest:
+    present, same size, same SHA-256, same row count)."""
     content = read_manifest(folder)
     if content is None:
         return [f"{folder}: no {MANIFEST}"]
@@ -71,4 +82,6 @@ def verify_folder(folder: Path) -> list[str]:
             problems.append(f"{path}: listed in the manifest but missing")
         elif path.stat().st_size != entry["bytes"] or sha256_of(path) != entry["sha256"]:
             problems.append(f"{path}: size or SHA-256 differs from the manifest")
+        elif "rows" in entry and path.suffix in (".parquet", ".csv") and count_rows(path) != entry["rows"]:
+            problems.append(f"{path}: {count_rows(path)} rows, the manifest says {entry['rows']}")
     return problems

@@ -1,0 +1,174 @@
+"""Audience folders (published contract §3): `published/audiences/<audience>/<YYYY-MM-DD>/`.
+
+Who is published: tonight's members of the audience, less
+- the holdout group (kept out of the campaign so that it can be measured),
+- members whose consent does not cover the audience's purpose (`CONSENT`),
+- members of the uploaded list `suppression` (marketing/lists/suppression.csv), if any.
+Columns: `customer_id` and the audience's `export` columns, from the customer's profile, tonight's
+traits, or the hashed contacts (`phone_sha256`, `email_sha256`: sha256 of the normal form, the
+most recently seen one; never a clear phone or address).
+
+`entered.parquet` / `exited.parquet` compare with the previous *published* day of the audience
+(not the previous night: a night that did not publish is skipped over). Before the folder is
+renamed into place, the files are checked (`check_members`): a failing check publishes nothing
+and leaves yesterday's folder as it was.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from pipelines.lib.layout import Layout
+from pipelines.lib.publish.folder import publish_folder, read_manifest
+from pipelines.lib.publish.gates import dbt_test_results
+from pipelines.lib.specs.audiences import CONTACT_COLUMNS, Audience
+from pipelines.lib.specs.tables import CUSTOMERS
+
+# The consent each purpose needs. Ads (customer-match uploads) need a marketing consent: SMS or email.
+CONSENT = {"sms": "c.consent_sms", "email": "c.consent_email", "wechat": "c.consent_wechat",
+           "ads": "(c.consent_sms OR c.consent_email)"}
+SUPPRESSION_LIST = "suppression"
+CLEAR_PII = re.compile(r"^(phone|mobile|email|name|address|id_card)$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class PublishRefused(RuntimeError):
+    """A gate said no: nothing of this audience was published tonight."""
+
+
+@dataclass(frozen=True)
+class Published:
+    audience: str
+    rows: int
+    entered: int
+    exited: int
+    holdout: int
+    without_consent: int
+    suppressed: int
+
+
+def audience_folder(layout: Layout, audience: str, night: date) -> Path:
+    return layout.data_dir / "published" / "audiences" / audience / night.isoformat()
+
+
+def definition_hash(audience: Audience) -> str:
+    return hashlib.sha256(json.dumps(audience.raw, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def previous_folder(layout: Layout, audience: str, night: date) -> Path | None:
+    """The latest published day before `night` (a folder with a manifest)."""
+    root = layout.data_dir / "published" / "audiences" / audience
+    days = sorted(p for p in root.glob("????-??-??") if p.name < night.isoformat() and read_manifest(p))
+    return days[-1] if days else None
+
+
+def _column(name: str) -> str:
+    if name in CONTACT_COLUMNS:
+        return f"k.{name}"
+    if name in CUSTOMERS.columns:
+        return f"c.{name}"
+    return f't."{name}"'
+
+
+def members_sql(audience: Audience, night: date, has_suppression: bool) -> str:
+    """Tonight's members with a flag per reason they are held back, and their export columns."""
+    columns = "".join(f",\n    {_column(c)} AS \"{c}\"" for c in audience.export)
+    suppressed = ("m.customer_id IN (SELECT customer_id FROM list_members WHERE list = 'suppression')"
+                  if has_suppression else "false")
+    return f"""
+        WITH contacts AS (
+            SELECT customer_id,
+                arg_max(id_value, (last_seen_at, id_value)) FILTER (WHERE id_type = 'phone') AS phone_sha256,
+                arg_max(id_value, (last_seen_at, id_value)) FILTER (WHERE id_type = 'email') AS email_sha256
+            FROM identity_map WHERE id_type IN ('phone', 'email') GROUP BY customer_id)
+        SELECT m.customer_id{columns},
+            m.is_holdout AS _holdout,
+            NOT coalesce({CONSENT[audience.purpose]}, false) AS _without_consent,
+            {suppressed} AS _suppressed
+        FROM audience_membership m
+        JOIN customers c ON c.customer_id = m.customer_id
+        LEFT JOIN customer_traits t ON t.customer_id = m.customer_id AND t.as_of_date = DATE '{night}'
+        LEFT JOIN contacts k ON k.customer_id = m.customer_id
+        WHERE m.audience = '{audience.name}' AND m.as_of_date = DATE '{night}'"""
+
+
+def check_members(con: duckdb.DuckDBPyConnection, parquet: Path, csv: Path, audience: Audience,
+                  expected_rows: int) -> list[str]:
+    """The file gates: schema, row count equal to the source, unique keys, no clear PII, hash formats."""
+    problems = []
+    table = con.sql(f"SELECT * FROM read_parquet('{parquet}')").to_arrow_table()
+    want = ["customer_id", *audience.export]
+    if table.column_names != want:
+        problems.append(f"columns {table.column_names} differ from customer_id + export {want}")
+    if table.num_rows != expected_rows:
+        problems.append(f"{table.num_rows} rows written, {expected_rows} expected")
+    [(csv_rows,)] = con.execute(f"SELECT count(*) FROM read_csv('{csv}', all_varchar = true)").fetchall()
+    if csv_rows != table.num_rows:
+        problems.append(f"members.csv has {csv_rows} rows, members.parquet {table.num_rows}")
+    ids = table.column("customer_id").to_pylist()
+    if len(set(ids)) != len(ids) or None in ids:
+        problems.append("customer_id is not unique and non-null")
+    for name in table.column_names:
+        if CLEAR_PII.match(name):
+            problems.append(f"column {name!r} would publish clear PII")
+    for name in set(CONTACT_COLUMNS) & set(table.column_names):
+        bad = [v for v in table.column(name).to_pylist() if v is not None and not SHA256.match(v)]
+        if bad:
+            problems.append(f"{len(bad)} values of {name} are not lower-case sha256 hex")
+    return problems
+
+
+def publish_audience(layout: Layout, audience: Audience, night: date, run_id: str) -> Published:
+    """Writes, checks and swaps in the audience's folder for the night; `PublishRefused` if a gate fails."""
+    gates = dbt_test_results(layout.warehouse.parent / "dbt", audience.name)
+    failed = [g["gate"] for g in gates if g["status"] in ("fail", "error")]
+    if failed:
+        raise PublishRefused(f"{audience.name}: dbt gates failed ({', '.join(failed)}); yesterday's files stay")
+    with duckdb.connect(str(layout.warehouse), read_only=True) as con:
+        [(has_suppression,)] = con.execute(
+            "SELECT count(*) > 0 FROM information_schema.tables WHERE table_name = 'list_members'").fetchall()
+        if has_suppression:
+            [(has_suppression,)] = con.execute(
+                f"SELECT count(*) > 0 FROM list_members WHERE list = '{SUPPRESSION_LIST}'").fetchall()
+        con.execute(f"CREATE TEMP TABLE tonight AS {members_sql(audience, night, has_suppression)}")
+        [(holdout, without_consent, suppressed)] = con.execute(
+            "SELECT count(*) FILTER (WHERE _holdout), count(*) FILTER (WHERE NOT _holdout AND _without_consent), "
+            "count(*) FILTER (WHERE NOT _holdout AND NOT _without_consent AND _suppressed) FROM tonight").fetchall()
+        con.execute("CREATE TEMP TABLE published AS SELECT * EXCLUDE (_holdout, _without_consent, _suppressed) "
+                    "FROM tonight WHERE NOT (_holdout OR _without_consent OR _suppressed) ORDER BY customer_id")
+        [(rows,)] = con.execute("SELECT count(*) FROM published").fetchall()
+        previous = previous_folder(layout, audience.name, night)
+        before = (f"SELECT customer_id FROM read_parquet('{previous / 'members.parquet'}')" if previous
+                  else "SELECT NULL::VARCHAR AS customer_id WHERE false")
+        counts: dict[str, int] = {}
+
+        def write(folder: Path) -> dict[str, int]:
+            members, csv = folder / "members.parquet", folder / "members.csv"
+            con.execute(f"COPY published TO '{members}' (FORMAT parquet)")
+            con.execute(f"COPY published TO '{csv}' (HEADER, DELIMITER ',')")
+            problems = check_members(con, members, csv, audience, rows)
+            if problems:
+                raise PublishRefused(f"{audience.name}: file gates failed: {'; '.join(problems)}")
+            con.execute(f"COPY (SELECT * FROM published WHERE customer_id NOT IN ({before}) ORDER BY customer_id) "
+                        f"TO '{folder / 'entered.parquet'}' (FORMAT parquet)")
+            con.execute(f"COPY ({before} EXCEPT SELECT customer_id FROM published ORDER BY customer_id) "
+                        f"TO '{folder / 'exited.parquet'}' (FORMAT parquet)")
+            for name in ("entered", "exited"):
+                [(counts[name],)] = con.execute(f"SELECT count(*) FROM '{folder / name}.parquet'").fetchall()
+            return {"members.parquet": rows, "members.csv": rows,
+                    "entered.parquet": counts["entered"], "exited.parquet": counts["exited"]}
+
+        publish_folder(layout, audience_folder(layout, audience.name, night), write, {
+            "audience": audience.name, "definition_hash": definition_hash(audience), "purpose": audience.purpose,
+            "as_of_date": night.isoformat(), "run_id": run_id, "row_count": rows,
+            "previous_published": previous.name if previous else None,
+            "held_back": {"holdout": holdout, "without_consent": without_consent, "suppressed": suppressed},
+            "gates": [*gates, {"gate": "files: schema, rows, unique keys, no clear PII, hash formats",
+                               "status": "pass"}]})
+    return Published(audience.name, rows, counts["entered"], counts["exited"], holdout, without_consent, suppressed)

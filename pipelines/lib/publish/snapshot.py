@@ -1,0 +1,90 @@
+"""The analyst snapshot (published contract §1): `published/cdp.duckdb`.
+
+Built aside from the working warehouse after the night's gates passed, then renamed over the
+previous one: an analyst's open connection keeps reading the file it opened (the old inode), a
+new connection sees the new night, nobody sees half of one. The file is written in DuckDB's
+storage format v1.2.0, which DuckDB 1.x clients (notebooks, DBeaver, BI tools) still open.
+Tables and columns carry the dbt descriptions as comments (`duckdb_tables()`/`duckdb_columns()`
+show them); `_snapshot` says which night and run it holds.
+"""
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from pipelines.lib.layout import Layout
+
+STORAGE_VERSION = "v1.2.0"
+# The contract's tables first, then the marts analysts asked for.
+TABLES = ("customers", "identity_map", "events", "orders", "customer_traits", "audience_membership",
+          "audience_changes", "touchpoints", "attribution", "channel_performance",
+          "lifecycle_transitions", "conversions", "conversion_paths", "markov_removal_effects", "ad_conversions",
+          "funnel_daily", "article_performance", "live_performance", "store_performance", "guide_performance",
+          "products", "audience_product_affinity", "cohort_retention", "experiment_exposures",
+          "experiment_results")
+
+
+def snapshot_path(layout: Layout) -> Path:
+    return layout.data_dir / "published" / "cdp.duckdb"
+
+
+def _descriptions(target_dir: Path) -> dict[str, tuple[str, dict[str, str]]]:
+    """model -> (its description, {column: description}) from dbt's manifest."""
+    manifest = target_dir / "manifest.json"
+    if not manifest.exists():
+        return {}
+    out = {}
+    for node in json.loads(manifest.read_text())["nodes"].values():
+        if node["resource_type"] in ("model", "seed"):
+            out[node["name"]] = (node.get("description") or "",
+                                 {c: d.get("description") or "" for c, d in node.get("columns", {}).items()})
+    return out
+
+
+def _quoted(text: str) -> str:
+    return "'" + " ".join(text.split()).replace("'", "''") + "'"
+
+
+def publish_snapshot(layout: Layout, night: date, run_id: str) -> dict[str, int]:
+    """Copies the tables into a new file beside the published one and swaps it in; rows per table."""
+    target = snapshot_path(layout)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = layout.staging / "publish" / f"cdp-{os.getpid()}.duckdb"
+    scratch.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in (scratch, scratch.with_name(scratch.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    docs = _descriptions(layout.warehouse.parent / "dbt")
+    rows: dict[str, int] = {}
+    try:
+        with duckdb.connect() as con:
+            con.execute(f"ATTACH '{layout.warehouse}' AS w (READ_ONLY)")
+            con.execute(f"ATTACH '{scratch}' AS s (STORAGE_VERSION '{STORAGE_VERSION}')")
+            present = {r[0] for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'w'").fetchall()}
+            for table in TABLES:
+                if table not in present:
+                    continue
+                con.execute(f'CREATE TABLE s."{table}" AS SELECT * FROM w."{table}"')
+                [(rows[table],)] = con.execute(f'SELECT count(*) FROM s."{table}"').fetchall()
+                description, columns = docs.get(table, ("", {}))
+                if description:
+                    con.execute(f'COMMENT ON TABLE s."{table}" IS {_quoted(description)}')
+                built = {r[0] for r in con.execute(
+                    "SELECT column_name FROM duckdb_columns() WHERE database_name = 's' AND table_name = ?",
+                    [table]).fetchall()}
+                for column, text in columns.items():
+                    if text and column in built:         # a description of a dropped column is stale docs
+                        con.execute(f'COMMENT ON COLUMN s."{table}"."{column}" IS {_quoted(text)}')
+            con.execute("CREATE TABLE s._snapshot AS SELECT ?::DATE AS as_of_date, ? AS run_id, "
+                        "?::JSON AS table_rows", [night, run_id, json.dumps(rows)])
+            con.execute("DETACH s")
+        with open(scratch, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(scratch, target)
+    finally:
+        scratch.unlink(missing_ok=True)
+    return rows
