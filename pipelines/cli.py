@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -97,7 +98,8 @@ def run(data_dir: Path | None, day: date | None, first: date | None, last: date 
                                    + (f"  ({len(night.warnings)} warnings)" if night.warnings else ""))
             progress.advance(task)
 
-        results = run_nights(days, settings, on_night, build_each_night=build_each_night)
+        with _exclusive(settings, "cdp run"):
+            results = run_nights(days, settings, on_night, build_each_night=build_each_night)
     for problem in sorted({p for night in results for p in night.ignored}):
         click.echo(f"landing zone: {problem}", err=True)
     failed = [n for n in results if not n.success]
@@ -115,7 +117,7 @@ def run(data_dir: Path | None, day: date | None, first: date | None, last: date 
 @DATA_DIR
 def status(data_dir: Path | None) -> None:
     """Last night per stage: ok / failed / stale, row counts, what was published."""
-    from pipelines.status import asset_statuses, last_night_totals
+    from pipelines.status import asset_statuses, last_night_totals, published_summary
 
     settings = Settings.from_env(data_dir)
     latest, rows = asset_statuses(settings)
@@ -129,9 +131,8 @@ def status(data_dir: Path | None) -> None:
         click.echo(f"Last night's files: {totals['files']} ({totals['files_refused']} refused); rows read "
                    f"{totals['rows_read']:,} = {totals['rows_in_lake']:,} in lake + {totals['rows_quarantined']:,} "
                    f"quarantined + {totals['rows_deduplicated']:,} deduplicated.")
-    published = settings.data_dir / "published"
-    items = sorted(p.relative_to(settings.data_dir).as_posix() for p in published.glob("*/*")) if published.is_dir() else []
-    click.echo("Published: " + (", ".join(items) if items else "nothing yet"))
+    published = published_summary(settings.data_dir)
+    click.echo("Published:" + ("".join(f"\n  {line}" for line in published) if published else " nothing yet"))
     if any(r.state == "failed" for r in rows):
         sys.exit(1)
 
@@ -143,10 +144,25 @@ def erase(data_dir: Path | None, member_id: str) -> None:
     """Forget a person everywhere now: lake, warehouse, published files and snapshot."""
     from pipelines.lib.privacy.erase_now import erase_member
 
-    outcome = erase_member(Settings.from_env(data_dir), member_id)
+    settings = Settings.from_env(data_dir)
+    with _exclusive(settings, "cdp erase"):
+        outcome = erase_member(settings, member_id)
     click.echo(outcome.explain())
     if not outcome.member_known:
         sys.exit(1)
+
+
+@contextmanager
+def _exclusive(settings: Settings, command: str):
+    """The data directory's writer lock, or exit 3 naming who holds it."""
+    from pipelines.lib.run_lock import DataDirBusy, exclusive
+
+    try:
+        with exclusive(settings.data_dir, command):
+            yield
+    except DataDirBusy as busy:
+        click.echo(str(busy), err=True)
+        sys.exit(3)
 
 
 def _warehouse(data_dir: Path | None):

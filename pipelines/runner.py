@@ -88,8 +88,25 @@ def run_night(day: date, settings: Settings, instance=None, build: bool = True) 
             while error is not None and error.cause is not None and "Error occurred while" in error.message:
                 error = error.cause  # Dagster's wrapper says nothing: report what went wrong
             if error and "asset check" not in error.message:
-                night.errors.append(f"{event.step_key}: {error.message.strip().splitlines()[0]}")
+                first = error.message.strip().splitlines()[0]
+                first = first.removeprefix("dagster._core.definitions.events.Failure: ")   # our own words follow
+                night.errors.append(f"{event.step_key}: {first}")
     return night
+
+
+def release_dead_runs(instance) -> list[str]:
+    """Runs of this command that are still `STARTED` belong to a process that died (killed, out of
+    memory, power cut): the caller holds the data directory's lock, so no other `cdp` process is
+    running them. Mark them failed and give back the concurrency slots they held (the
+    `warehouse` pool allows one), or the next night would wait for them forever."""
+    import dagster as dg
+
+    dead = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED],
+                                                   tags={"cdp/trigger": "cli"}))
+    for run in dead:
+        instance.report_run_failed(run, "the process running this night died; released by the next `cdp run`")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+    return [run.run_id for run in dead]
 
 
 def run_nights(days: list[date], settings: Settings,
@@ -104,6 +121,7 @@ def run_nights(days: list[date], settings: Settings,
     import dagster as dg
 
     instance = dg.DagsterInstance.get()
+    release_dead_runs(instance)
     results = []
     for i, day in enumerate(days):
         night = run_night(day, settings, instance, build=build_each_night or i == len(days) - 1)

@@ -37,3 +37,26 @@ def test_generate_writes_a_landing_zone_and_says_where(tmp_path):
     assert f"into {tmp_path / 'raw'}; ground truth in {tmp_path / 'truth'}." in result.output
     # Two quiet days of 50 people: not every channel sees them, but the daily exports are there.
     assert {p.name for p in (tmp_path / "raw").iterdir()} >= {"ads", "app", "crm", "miniprogram"}
+
+
+def test_a_second_writer_on_the_same_data_dir_is_refused_naming_the_first(tmp_path):
+    """Two `cdp run` (or a run and an erase) at once: the second stops at once, changes nothing."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from pipelines.lib.run_lock import exclusive
+
+    cdp = Path(sys.executable).parent / "cdp"
+    with exclusive(tmp_path, "cdp run --all"):
+        for args in (["run", "--date", "2026-01-01"], ["erase", "--member-id", "M1"]):
+            done = subprocess.run([str(cdp), *args, "--data-dir", str(tmp_path)], capture_output=True, text=True,
+                                  timeout=120)
+            assert done.returncode == 3, done.stderr
+            assert f"{tmp_path} is busy: `cdp run --all` (pid " in done.stderr
+            assert "Wait for it to finish, or stop it, then run this again." in done.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == [".cdp.lock"]       # nothing else written
+    # the lock dies with its holder: the next command gets past it (and fails for its own reason)
+    done = subprocess.run([str(cdp), "erase", "--member-id", "M1", "--data-dir", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "Nobody is known by that member id" in done.stdout

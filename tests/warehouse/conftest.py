@@ -13,19 +13,21 @@ from pipelines.lib.specs import compile_project
 from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR
 
 
-def dbt_build(data_dir: Path, run_date: str, project_dir: Path = PROJECT_DIR, select: list[str] | None = None) -> str:
+def dbt_build(data_dir: Path, run_date: str, project_dir: Path = PROJECT_DIR, select: list[str] | None = None,
+              extra_vars: dict | None = None, expect_failure: bool = False) -> str:
     """`dbt build` as of `run_date` over `data_dir`'s lake (only the `select`ed nodes, when
-    given: the others must exist in the warehouse); returns dbt's output, fails with it."""
+    given: the others must exist in the warehouse); returns dbt's output, fails with it (or,
+    with `expect_failure`, when it succeeds)."""
     compile_project(project_dir)                  # the trait and audience models, from the specs
     (data_dir / "warehouse").mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
         [str(DBT), "build", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
          "--target-path", str(data_dir / "warehouse" / "dbt"),
-         "--vars", json.dumps({"data_dir": str(data_dir), "as_of_date": run_date}),
+         "--vars", json.dumps({"data_dir": str(data_dir), "as_of_date": run_date, **(extra_vars or {})}),
          *(["--select", *select] if select else [])],
         cwd=project_dir, capture_output=True, text=True,
         env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert (done.returncode != 0) == expect_failure, done.stdout[-4000:] + done.stderr[-2000:]
     return done.stdout
 
 

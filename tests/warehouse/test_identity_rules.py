@@ -173,3 +173,14 @@ def test_golden_record_prefers_the_crm_and_maps_gender(world):
         world, "SELECT gender, city, consent_sms FROM customers c JOIN identity_resolution r USING (customer_id) "
                "WHERE r.id_type = 'member_id' AND r.id_value = 'M1'")
     assert (gender, city, consent) == ("female", "杭州", False)
+
+
+def test_identity_health_gates_stop_the_build_when_their_bounds_are_crossed(world):
+    """The identity gates fail on purpose: a runaway merge, and a night mostly unresolved."""
+    giant = dbt_build(world, DAY.isoformat(), extra_vars={"identity_max_identifiers_per_customer": 3},
+                      expect_failure=True)
+    assert "Failure in test identity_no_customer_is_a_giant" in giant
+    unresolved = dbt_build(world, DAY.isoformat(), expect_failure=True,
+                           extra_vars={"identity_max_anonymous_event_share": 0.0, "identity_min_events_for_share": 1})
+    assert "Failure in test identity_unresolved_share_is_bounded" in unresolved
+    assert "identity_no_link_through_a_hub" in dbt_build(world, DAY.isoformat())   # and with the defaults, all pass

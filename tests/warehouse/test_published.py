@@ -142,3 +142,18 @@ def test_the_run_report_renders_in_headless_chromium_without_errors(ingested_mon
     assert image.size[1] > 900 and stats.stddev[0] > 10          # not blank: text, tables and bars
     dark = sum(image.histogram()[:128]) / (image.size[0] * image.size[1])
     assert 0.005 < dark < 0.5
+
+
+def test_cdp_status_says_what_consumers_can_read(ingested_month):
+    from click.testing import CliRunner
+
+    from pipelines.cli import main
+
+    data_dir, _, _ = ingested_month
+    done = CliRunner().invoke(main, ["status", "--data-dir", str(data_dir)])
+    published = done.output.split("Published:")[1]
+    [(members,)] = query(data_dir, "SELECT count(*) FROM '" + str(data_dir / "published" / "audiences" /
+                         "recent_buyers_female_over_20" / LAST_NIGHT.isoformat() / "members.parquet") + "'")
+    assert f"audiences/recent_buyers_female_over_20: {LAST_NIGHT}, {members:,} rows" in published
+    assert f"cdp.duckdb: night {LAST_NIGHT}" in published and f"reports/{LAST_NIGHT}/index.html" in published
+    assert "conversions/tencent_ads:" in published

@@ -6,7 +6,9 @@ ingestion assets (`LAKE_ASSETS` below).
 """
 
 import contextlib
+import json
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -78,7 +80,22 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: Lake
         events = list(_with_figures(events, lake.layout, context.partition_key))
     yield from events
     if failure is not None:
-        raise failure
+        raise dg.Failure(description=dbt_failures(db.parent / "dbt") or str(failure)) from failure
+
+
+def dbt_failures(target_dir: Path) -> str:
+    """What failed in the build, on one line a person can act on: each failed model with dbt's
+    error (which names the file or column), each failed test with its failing rows."""
+    results = target_dir / "run_results.json"
+    if not results.exists():
+        return ""
+    problems = []
+    for r in json.loads(results.read_text())["results"]:
+        if r["status"] in ("error", "fail"):
+            kind, name = r["unique_id"].split(".")[0], r["unique_id"].split(".")[2]
+            message = " ".join((r.get("message") or "").split())
+            problems.append(f"dbt {kind} {name} {r['status']}: {message[:400]}")
+    return " | ".join(problems)
 
 
 def _with_figures(events: list[Any], layout: Layout, run_date: str) -> Iterator[Any]:

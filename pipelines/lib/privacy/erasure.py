@@ -240,6 +240,7 @@ def _append_log(layout: Layout, run_date: date, rows: list[tuple]) -> None:
          "removed_by_file": [{"store": st, "source_file": f, "rows": n} for (st, f), n in sorted(removal.by_file.items())]}
         for m, c, r, s, keys, removal in rows], schema=LOG_SCHEMA)
     path = layout.erasure_log
+    path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         table = pa.concat_tables([pq.read_table(path, schema=LOG_SCHEMA), table])
     staged = path.with_name(path.name + ".writing")

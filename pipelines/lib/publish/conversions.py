@@ -20,6 +20,24 @@ UPLOAD_COLUMNS = ("click_id", "conversion_type", "conversion_time", "value", "cu
                   "hashed_phone", "hashed_email")
 
 
+def check_conversions(con: duckdb.DuckDBPyConnection, parquet: Path, expected_rows: int) -> list[str]:
+    """Great Expectations on the staged file: the upload's columns, the source's row count, one
+    row per order, a click id on every row, hashes in sha256 form."""
+    import great_expectations.expectations as gxe
+
+    from pipelines.lib.gates.expectations import validate
+
+    frame = con.sql(f"SELECT * FROM read_parquet('{parquet}')").df()
+    return list(validate("published_conversions", frame, [
+        gxe.ExpectTableColumnsToMatchOrderedList(column_list=list(UPLOAD_COLUMNS)),
+        gxe.ExpectTableRowCountToEqual(value=expected_rows),
+        gxe.ExpectColumnValuesToBeUnique(column="order_id"),
+        gxe.ExpectColumnValuesToNotBeNull(column="click_id"),
+        gxe.ExpectColumnValuesToMatchRegex(column="hashed_phone", regex=r"^[0-9a-f]{64}$"),
+        gxe.ExpectColumnValuesToMatchRegex(column="hashed_email", regex=r"^[0-9a-f]{64}$"),
+    ]).failures)
+
+
 def conversions_folder(layout: Layout, platform: str, night: date) -> Path:
     return layout.data_dir / "published" / "conversions" / platform / night.isoformat()
 
@@ -45,8 +63,11 @@ def publish_conversions(layout: Layout, night: date, run_id: str) -> dict[str, i
 
             [(count,)] = con.execute(f"SELECT count(*) FROM ({rows})").fetchall()
 
-            def write(folder: Path, rows: str = rows, count: int = count) -> dict[str, int]:
+            def write(folder: Path, rows: str = rows, count: int = count, platform: str = platform) -> dict[str, int]:
                 con.execute(f"COPY ({rows}) TO '{folder / 'conversions.parquet'}' (FORMAT parquet)")
+                problems = check_conversions(con, folder / "conversions.parquet", count)
+                if problems:
+                    raise RuntimeError(f"conversions for {platform}: file gates failed: {'; '.join(problems)}")
                 con.execute(f"""COPY (SELECT * REPLACE (strftime(conversion_time, '%Y-%m-%dT%H:%M:%SZ')
                                                         AS conversion_time) FROM ({rows}))
                                 TO '{folder / 'conversions.csv'}' (HEADER, DELIMITER ',')""")
@@ -54,6 +75,8 @@ def publish_conversions(layout: Layout, night: date, run_id: str) -> dict[str, i
 
             publish_folder(layout, conversions_folder(layout, platform, night), write, {
                 "kind": "ad_conversions", "platform": platform, "as_of_date": night.isoformat(), "run_id": run_id,
-                "row_count": count, "columns": list(UPLOAD_COLUMNS), "gates": gates})
+                "row_count": count, "columns": list(UPLOAD_COLUMNS),
+                "gates": [*gates, {"gate": "files (Great Expectations): columns, rows, one row per order, click ids, "
+                                           "hash formats", "status": "pass"}]})
             published[platform] = count
     return published
