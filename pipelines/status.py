@@ -119,8 +119,8 @@ def published_summary(data_dir) -> list[str]:
         for item in sorted(p for p in (root / kind).glob("*") if p.is_dir()):
             days = sorted(d for d in item.glob("????-??-??") if read_manifest(d))
             if days:
-                manifest = read_manifest(days[-1])
-                lines.append(f"{kind}/{item.name}: {days[-1].name}, {manifest.get('row_count', '?'):,} rows")
+                rows = read_manifest(days[-1]).get("row_count")
+                lines.append(f"{kind}/{item.name}: {days[-1].name}, {'?' if rows is None else f'{rows:,}'} rows")
     snapshot = root / "cdp.duckdb"
     if snapshot.exists():
         with duckdb.connect(str(snapshot), read_only=True) as con:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from pipelines.lib.publish.audiences import CONSENT
+from pipelines.lib.publish.audiences import consent_sql
 from pipelines.lib.publish.folder import read_manifest, verify_folder
 from pipelines.lib.specs import load_specs
 from pipelines.lib.warehouse.dbt import PROJECT_DIR
@@ -29,7 +29,7 @@ def test_every_audience_is_published_with_the_members_who_may_be_contacted(inges
         expected = [r[0] for r in query(data_dir, f"""
             SELECT m.customer_id FROM audience_membership m JOIN customers c USING (customer_id)
             WHERE m.audience = ? AND m.as_of_date = ? AND NOT m.is_holdout
-              AND coalesce({CONSENT[audience.purpose]}, false) ORDER BY 1""", audience.name, LAST_NIGHT)]
+              AND {consent_sql(audience.purpose)} ORDER BY 1""", audience.name, LAST_NIGHT)]
         with duckdb.connect() as con:
             got = [r[0] for r in con.execute(f"SELECT customer_id FROM '{folder / 'members.parquet'}'").fetchall()]
             header = con.execute(f"SELECT * FROM read_csv('{folder / 'members.csv'}') LIMIT 0").description

@@ -79,7 +79,8 @@ def erase_member(settings: Settings, member_id: str) -> EraseOutcome:
                            lake_rows_removed=report.rows_removed, files_rewritten=report.files_rewritten)
     if night is not None:
         ensure_manifest()
-        log = layout.warehouse.parent / "dbt" / f"rebuild-after-erase-{member_id[:4]}.log"
+        # named by time, never by the member id: file names outlive the erasure
+        log = layout.warehouse.parent / "dbt" / f"rebuild-after-erase-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.log"
         with open(log, "w") as out, contextlib.redirect_stdout(out):
             done = subprocess.run([str(DBT), *build_args(settings, night), "--project-dir", str(PROJECT_DIR),
                                    "--profiles-dir", str(PROJECT_DIR), "--target-path",

@@ -2,7 +2,7 @@
 
 Who is published: tonight's members of the audience, less
 - the holdout group (kept out of the campaign so that it can be measured),
-- members whose consent does not cover the audience's purpose (`CONSENT`),
+- members whose consent does not cover the audience's purpose (`PURPOSE_CONSENT` in the specs),
 - members of the uploaded list `suppression` (marketing/lists/suppression.csv), if any.
 Columns: `customer_id` and the audience's `export` columns, from the customer's profile, tonight's
 traits, or the hashed contacts (`phone_sha256`, `email_sha256`: sha256 of the normal form, the
@@ -27,12 +27,9 @@ import duckdb
 from pipelines.lib.layout import Layout
 from pipelines.lib.publish.folder import publish_folder, read_manifest
 from pipelines.lib.publish.gates import dbt_test_results
-from pipelines.lib.specs.audiences import CONTACT_COLUMNS, Audience
+from pipelines.lib.specs.audiences import CONTACT_COLUMNS, PURPOSE_CONSENT, Audience
 from pipelines.lib.specs.tables import CUSTOMERS
 
-# The consent each purpose needs. Ads (customer-match uploads) need a marketing consent: SMS or email.
-CONSENT = {"sms": "c.consent_sms", "email": "c.consent_email", "wechat": "c.consent_wechat",
-           "ads": "(c.consent_sms OR c.consent_email)"}
 SUPPRESSION_LIST = "suppression"
 CLEAR_PII = re.compile(r"^(phone|mobile|email|name|address|id_card)$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -68,6 +65,11 @@ def previous_folder(layout: Layout, audience: str, night: date) -> Path | None:
     return days[-1] if days else None
 
 
+def consent_sql(purpose: str, alias: str = "c") -> str:
+    """True when the customer (`alias` = customers) gave a consent covering the purpose."""
+    return "(" + " OR ".join(f"coalesce({alias}.{column}, false)" for column in PURPOSE_CONSENT[purpose]) + ")"
+
+
 def _column(name: str) -> str:
     if name in CONTACT_COLUMNS:
         return f"k.{name}"
@@ -89,7 +91,7 @@ def members_sql(audience: Audience, night: date, has_suppression: bool) -> str:
             FROM identity_map WHERE id_type IN ('phone', 'email') GROUP BY customer_id)
         SELECT m.customer_id{columns},
             m.is_holdout AS _holdout,
-            NOT coalesce({CONSENT[audience.purpose]}, false) AS _without_consent,
+            NOT {consent_sql(audience.purpose)} AS _without_consent,
             {suppressed} AS _suppressed
         FROM audience_membership m
         JOIN customers c ON c.customer_id = m.customer_id

@@ -14,7 +14,11 @@ from .errors import At
 from .tables import CUSTOMERS, EVENTS
 from .traits import check_name
 
-PURPOSES = ("sms", "email", "wechat", "ads")
+# The customers' consent columns each purpose needs (any one of them). Ads (customer-match
+# uploads) need a marketing consent: SMS or email; the CRM has no ads flag.
+PURPOSE_CONSENT = {"sms": ("consent_sms",), "email": ("consent_email",), "wechat": ("consent_wechat",),
+                   "ads": ("consent_sms", "consent_email")}
+PURPOSES = tuple(PURPOSE_CONSENT)
 CONTACT_COLUMNS = ("phone_sha256", "email_sha256")
 FIELDS = {"description", "owner", "purpose", "export", "holdout", "when", "max_change", "min_change", "allow_empty"}
 DEFAULT_MIN_CHANGE = 50

@@ -98,6 +98,8 @@ def test_entered_and_exited_compare_with_the_previous_published_day(layout):
 def test_the_purpose_picks_the_consent(layout):
     publish_audience(layout, audience(purpose="email"), NIGHT1, "run-1")
     assert [r[0] for r in members(layout, NIGHT1)] == ["b", "c"]          # email consent; d suppressed
+    publish_audience(layout, audience(purpose="ads"), NIGHT1, "run-2")
+    assert [r[0] for r in members(layout, NIGHT1)] == ["a", "b", "c"]     # ads: SMS or email consent
 
 
 def test_a_failing_file_gate_keeps_yesterdays_folder(layout):
