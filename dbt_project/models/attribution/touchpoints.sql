@@ -94,7 +94,7 @@ campaign_grouped as (
         customer_id,
         min(occurred_at) as touched_at,
         arg_min(business_date, (occurred_at, event_id)) as business_date,
-        any_value(channel) as channel,
+        arg_min(channel, (occurred_at, event_id)) as channel,
         arg_min(touchpoint, (occurred_at, event_id)) as touchpoint,
         arg_min(campaign_id, (occurred_at, event_id)) as campaign_id,
         arg_min(creative_id, (occurred_at, event_id)) filter (where creative_id is not null) as creative_id,

@@ -41,8 +41,8 @@ merges as (
 -- one of another earlier customer inside tonight's customer.
 merge_evidence as (
     select m.customer_id, m.previous_customer_id,
-        arg_min(e.first_source, e.first_seen_at) as evidence_source,
-        arg_min(e.first_record_id, e.first_seen_at) as evidence_record_id
+        arg_min(e.first_source, (e.first_seen_at, e.first_source, e.first_record_id)) as evidence_source,
+        arg_min(e.first_record_id, (e.first_seen_at, e.first_source, e.first_record_id)) as evidence_record_id
     from merges m
     join moved a on a.customer_id = m.customer_id and a.previous_customer_id = m.previous_customer_id
     join {{ ref('identity_edges') }} e on a.node_id in (e.node_a, e.node_b)
@@ -78,16 +78,16 @@ splits as (
 
 split_rules as (
     select previous_customer_id,
-        string_agg(distinct case
+        nullif(array_to_string(list_sort(list_distinct(list(case
             when status = 'blocked' then id_type || ' blocked (' || blocked_reason || ')'
             when status = 'hub' then id_type || ' became a hub (linked to ' || degree || ' values)'
-        end, '; ') as rule
+        end))), '; '), '') as rule
     from spread
     group by previous_customer_id
 ),
 
 cut_rules as (
-    select a.previous_customer_id, string_agg(distinct 'link cut (' || c.reason || ')', '; ') as rule
+    select a.previous_customer_id, string_agg(distinct 'link cut (' || c.reason || ')', '; ' order by 'link cut (' || c.reason || ')') as rule
     from {{ ref('identity_cut_links') }} c
     join spread a on a.node_id = c.node_a
     join spread b on b.previous_customer_id = a.previous_customer_id and b.node_id = c.node_b
