@@ -9,6 +9,7 @@ DEMO_CUSTOMERS ?= 20000
 DEMO_DAYS ?= 60
 DEMO_START ?= 2026-01-01
 BENCH_EVENTS ?= 1000000
+BENCH_DAYS ?= 30
 BENCH_PEOPLE ?= 1000000
 BENCH_TRAIT_CUSTOMERS ?= 1000000
 BENCH_TRAIT_EVENTS ?= 10000000
@@ -65,7 +66,8 @@ ui: install ## open the Dagster UI on the local instance
 	CDP_DATA_DIR=$(abspath $(DATA_DIR)) CDP_DAGSTER_STORAGE=$(abspath $(DATA_DIR))/.dagster DAGSTER_HOME=$(CURDIR) \
 		$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
 
-bench: install ## benchmark ingestion (BENCH_EVENTS), identity (BENCH_PEOPLE), traits (BENCH_TRAIT_*) and attribution (BENCH_CONVERSIONS, BENCH_ATTRIBUTION_ORDERS) against floors
+bench: install ## benchmark nights end to end and ingestion (BENCH_EVENTS), identity (BENCH_PEOPLE), traits (BENCH_TRAIT_*) and attribution (BENCH_CONVERSIONS, BENCH_ATTRIBUTION_ORDERS) against floors
+	$(BIN)/python -m bench.nightly --events $(BENCH_EVENTS) --days $(BENCH_DAYS)
 	$(BIN)/python -m bench.ingest --events $(BENCH_EVENTS)
 	$(BIN)/python -m bench.identity --people $(BENCH_PEOPLE)
 	$(BIN)/python -m bench.traits --customers $(BENCH_TRAIT_CUSTOMERS) --events $(BENCH_TRAIT_EVENTS)

@@ -30,13 +30,18 @@ def _machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, {mem_gib:.0f} GiB, Python {platform.python_version()}"
 
 
-def main() -> int:
-    args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def world_options(doc: str, days: int) -> tuple[argparse.Namespace, int]:
+    """--events, --days, --keep; and the customers a world of that many events needs."""
+    args = argparse.ArgumentParser(description=doc.splitlines()[0])
     args.add_argument("--events", type=int, default=int(os.environ.get("BENCH_EVENTS", 1_000_000)))
-    args.add_argument("--days", type=int, default=10)
+    args.add_argument("--days", type=int, default=days)
     args.add_argument("--keep", action="store_true", help="keep the generated data directory")
     opts = args.parse_args()
-    customers = max(100, round(opts.events / (events_per_customer_day(opts.days) * opts.days)))
+    return opts, max(100, round(opts.events / (events_per_customer_day(opts.days) * opts.days)))
+
+
+def main() -> int:
+    opts, customers = world_options(__doc__, days=10)
     with scratch("ingest", opts.keep) as work:
         bin_dir = Path(sys.executable).parent
         env = {**os.environ, "CDP_DAGSTER_STORAGE": str(work / ".dagster")}

@@ -75,6 +75,7 @@ def run(data_dir: Path | None, day: date | None, first: date | None, last: date 
     from pipelines.runner import run_nights
 
     settings = Settings.from_env(data_dir)
+    _specs_or_exit()
     if day:
         days = [day]
     elif first and last:
@@ -111,6 +112,20 @@ def run(data_dir: Path | None, day: date | None, first: date | None, last: date 
         sys.exit(1)
     click.echo(f"{len(results)} night(s) ok. Lake: {settings.data_dir / 'lake'}; "
                f"quarantine: {settings.data_dir / 'quarantine'}; `cdp status` for the state per stage.")
+
+
+def _specs_or_exit() -> None:
+    """A trait or audience spec with an error stops everything before any night runs: better no
+    night than one that half-applies a definition."""
+    from pipelines.lib.specs import SpecError, load_specs
+    from pipelines.lib.warehouse.dbt import PROJECT_DIR
+
+    try:
+        load_specs(PROJECT_DIR)
+    except SpecError as error:
+        click.echo(f"No night ran: a spec has an error. {error}\n"
+                   "Fix it and rerun; the lake and the published outputs are untouched.", err=True)
+        sys.exit(2)
 
 
 @main.command()

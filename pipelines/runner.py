@@ -91,7 +91,21 @@ def run_night(day: date, settings: Settings, instance=None, build: bool = True) 
                 first = error.message.strip().splitlines()[0]
                 first = first.removeprefix("dagster._core.definitions.events.Failure: ")   # our own words follow
                 night.errors.append(f"{event.step_key}: {first}")
+    if build and not night.success:
+        report_failed_night(night, settings)
     return night
+
+
+def report_failed_night(night: NightResult, settings: Settings) -> None:
+    """A failed night's page in published/reports/ (Dagster skipped the report step): what failed
+    and what consumers still read. A report that cannot be written is noted, never raised."""
+    from pipelines.lib.layout import Layout
+    from pipelines.lib.publish.report import publish_report
+
+    try:
+        publish_report(Layout(settings.data_dir), night.day, night.run_id, failure=night.explain())
+    except Exception as error:  # the night's own failure is the news; the report's is a footnote
+        night.errors.append(f"run report: {type(error).__name__}: {str(error).splitlines()[0]}")
 
 
 def release_dead_runs(instance) -> list[str]:

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from pipelines.lib.layout import Layout
 from pipelines.lib.specs import compile_project
 from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR
+from pipelines.settings import Settings
 
 
 def dbt_build(data_dir: Path, run_date: str, project_dir: Path = PROJECT_DIR, select: list[str] | None = None,
@@ -34,3 +37,13 @@ def dbt_build(data_dir: Path, run_date: str, project_dir: Path = PROJECT_DIR, se
 def query(data_dir: Path, sql: str, *params) -> list[tuple]:
     with duckdb.connect(str(Layout(data_dir).warehouse), read_only=True) as con:
         return con.execute(sql, list(params)).fetchall()
+
+
+@pytest.fixture
+def month_copy(ingested_month, tmp_path) -> tuple[Path, Settings]:
+    """A copy of the month after its last night (lake, warehouse, published outputs), to break."""
+    source, settings, _ = ingested_month
+    data_dir = tmp_path / "copy"
+    shutil.copytree(source, data_dir, ignore=shutil.ignore_patterns(".dagster", ".staging"))
+    return data_dir, Settings(data_dir=data_dir, duckdb_memory_limit=settings.duckdb_memory_limit,
+                              duckdb_threads=settings.duckdb_threads, timezone=settings.timezone)

@@ -1,12 +1,22 @@
-{#- Each listed trait's null share and (numeric ones) mean tonight against the previous
-    as_of_date of the same history table: a trait whose null share moved by more than
-    `max_null_shift` (absolute) or whose mean moved by more than `max_mean_change` (relative)
-    is returned, with both nights' figures. A broken source shows up here first. -#}
-{% test traits_are_stable(model, columns, numeric, max_null_shift=0.2, max_mean_change=0.5) %}
+{#- Each listed trait's null share and (numeric ones) mean tonight against a reference night
+    of the same history table: a trait whose null share moved by more than `max_null_shift`
+    (absolute) or whose mean moved by more than `max_mean_change` (relative) is returned, with
+    both nights' figures. A broken source shows up here first.
+    The reference is var `gate_reference_date` (the night of the published analyst snapshot, the
+    last night every gate passed) when it is in the history, else the previous night: a break
+    refused tonight is still refused tomorrow, instead of becoming tomorrow's normal. A reference
+    night with fewer than `min_customers` customers is no reference (small worlds wobble). -#}
+{% test traits_are_stable(model, columns, numeric, max_null_shift=0.2, max_mean_change=0.5, min_customers=1000) %}
+{%- set reference = var('gate_reference_date', none) %}
 with nights as (
     select
         {{ as_of_date() }} as tonight,
-        (select max(as_of_date) from {{ model }} where as_of_date < {{ as_of_date() }}) as previous
+        coalesce(
+            {%- if reference %}
+            (select max(as_of_date) from {{ model }}
+             where as_of_date = date '{{ reference }}' and as_of_date < {{ as_of_date() }}),
+            {%- endif %}
+            (select max(as_of_date) from {{ model }} where as_of_date < {{ as_of_date() }})) as previous
 ),
 
 figures as (
@@ -25,7 +35,7 @@ figures as (
 ),
 
 t as (select * from figures where is_tonight),
-p as (select * from figures where not is_tonight)
+p as (select * from figures where not is_tonight and customers >= {{ min_customers }})
 
 {%- for c in columns %}
 select '{{ c }}' as trait, 'null share' as figure, p.null_{{ c }} as previous, t.null_{{ c }} as tonight

@@ -18,6 +18,7 @@ from pipelines.defs.ingest.marketing import MARKETING
 from pipelines.defs.resources import DELIVERY_DATES, LakeResource
 from pipelines.lib.ingest.sources import SOURCES
 from pipelines.lib.layout import Layout
+from pipelines.lib.retries import is_transient, retry_request
 from pipelines.lib.specs import load_specs
 from pipelines.lib.warehouse.dbt import PROJECT_DIR, build_args, ensure_manifest
 from pipelines.lib.warehouse.quality import (audience_figures, identity_figures, table_row_counts,
@@ -80,7 +81,13 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: Lake
         events = list(_with_figures(events, lake.layout, context.partition_key))
     yield from events
     if failure is not None:
-        raise dg.Failure(description=dbt_failures(db.parent / "dbt") or str(failure)) from failure
+        description = dbt_failures(db.parent / "dbt") or str(failure)
+        # e.g. another process held the database file (dbt says so in its log, not in its results)
+        transient = is_transient(description) or is_transient(log.read_text(errors="replace")[-20000:])
+        retry = retry_request(context) if transient else None
+        if retry is not None:
+            raise retry from failure
+        raise dg.Failure(description=description, allow_retries=False) from failure
 
 
 def dbt_failures(target_dir: Path) -> str:

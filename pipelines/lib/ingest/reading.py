@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
+import zlib
 import hashlib
 import json
 from collections.abc import Iterator
@@ -43,7 +44,7 @@ def _chunks(path: Path) -> Iterator[bytes]:
         with open_bytes(path) as f:
             while block := f.read(CHUNK_BYTES):
                 yield block
-    except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError; a damaged block is zlib's
         raise RefusedFile(f"cannot decompress: {exc}") from exc
 
 

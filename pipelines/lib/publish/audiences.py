@@ -9,9 +9,14 @@ traits, or the hashed contacts (`phone_sha256`, `email_sha256`: sha256 of the no
 most recently seen one; never a clear phone or address).
 
 `entered.parquet` / `exited.parquet` compare with the previous *published* day of the audience
-(not the previous night: a night that did not publish is skipped over). Before the folder is
-renamed into place, the files are checked (`check_members`): a failing check publishes nothing
-and leaves yesterday's folder as it was.
+(not the previous night: a night that did not publish is skipped over).
+
+Gates, any of which publishes nothing and leaves yesterday's folder as it was: the dbt tests
+guarding the audience (its own, and the `gate`-tagged ones upstream such as the traits' drift);
+its size against the last *published* size (`max_change`, `min_change`, `allow_empty` of the
+spec: a jump refused tonight is still a jump tomorrow, until someone looks); and, on the staged
+files (`check_members`), the schema, row count, keys, hash formats, no clear PII, and no member
+without consent or on the suppression list.
 """
 from __future__ import annotations
 
@@ -26,17 +31,13 @@ import duckdb
 
 from pipelines.lib.layout import Layout
 from pipelines.lib.publish.folder import publish_folder, read_manifest
-from pipelines.lib.publish.gates import dbt_test_results
+from pipelines.lib.publish.gates import PublishRefused, admit
 from pipelines.lib.specs.audiences import CONTACT_COLUMNS, PURPOSE_CONSENT, Audience
 from pipelines.lib.specs.tables import CUSTOMERS
 
 SUPPRESSION_LIST = "suppression"
 CLEAR_PII = re.compile(r"^(phone|mobile|email|name|address|id_card)$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
-
-
-class PublishRefused(RuntimeError):
-    """A gate said no: nothing of this audience was published tonight."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Published:
     holdout: int
     without_consent: int
     suppressed: int
+    consent_coverage: float | None         # published / (members less holdout): who can be reached
 
 
 def audience_folder(layout: Layout, audience: str, night: date) -> Path:
@@ -70,6 +72,13 @@ def consent_sql(purpose: str, alias: str = "c") -> str:
     return "(" + " OR ".join(f"coalesce({alias}.{column}, false)" for column in PURPOSE_CONSENT[purpose]) + ")"
 
 
+def suppression_sql(has_suppression: bool) -> str:
+    """The customer ids on the uploaded suppression list (none when no list was uploaded)."""
+    if has_suppression:
+        return f"SELECT customer_id FROM list_members WHERE list = '{SUPPRESSION_LIST}'"
+    return "SELECT NULL::VARCHAR WHERE false"
+
+
 def _column(name: str) -> str:
     if name in CONTACT_COLUMNS:
         return f"k.{name}"
@@ -81,8 +90,7 @@ def _column(name: str) -> str:
 def members_sql(audience: Audience, night: date, has_suppression: bool) -> str:
     """Tonight's members with a flag per reason they are held back, and their export columns."""
     columns = "".join(f",\n    {_column(c)} AS \"{c}\"" for c in audience.export)
-    suppressed = ("m.customer_id IN (SELECT customer_id FROM list_members WHERE list = 'suppression')"
-                  if has_suppression else "false")
+    suppressed = f"m.customer_id IN ({suppression_sql(has_suppression)})"
     return f"""
         WITH contacts AS (
             SELECT customer_id,
@@ -100,11 +108,25 @@ def members_sql(audience: Audience, night: date, has_suppression: bool) -> str:
         WHERE m.audience = '{audience.name}' AND m.as_of_date = DATE '{night}'"""
 
 
+def size_problem(audience: Audience, rows: int, previous_rows: int | None) -> str | None:
+    """Why tonight's size may not be published after the last published one, if it may not."""
+    if not previous_rows:                   # first publication, or after an empty one
+        return None
+    if rows == 0:
+        return None if audience.allow_empty else f"became empty (last published {previous_rows:,} members)"
+    change = abs(rows - previous_rows)
+    if change > audience.max_change * previous_rows and change > audience.min_change:
+        return (f"{rows:,} members moved by more than {audience.max_change:g} x the last published "
+                f"{previous_rows:,} (spec max_change)")
+    return None
+
+
 def check_members(con: duckdb.DuckDBPyConnection, parquet: Path, csv: Path, audience: Audience,
-                  expected_rows: int) -> list[str]:
+                  expected_rows: int, suppression: str) -> list[str]:
     """The file gates, Great Expectations on the staged file: the schema, a row count equal to the
-    source query's, unique non-null keys, hash formats; plus no column named like clear PII and
-    the CSV holding the same rows as the Parquet file."""
+    source query's, unique non-null keys, hash formats; plus no column named like clear PII, the
+    CSV holding the same rows as the Parquet file, and no member in the file without the
+    purpose's consent or on the suppression list (`suppression`: a query of customer ids)."""
     import great_expectations.expectations as gxe
 
     from pipelines.lib.gates.expectations import validate
@@ -123,15 +145,20 @@ def check_members(con: duckdb.DuckDBPyConnection, parquet: Path, csv: Path, audi
     if csv_rows != len(frame):
         problems.append(f"members.csv has {csv_rows} rows, members.parquet {len(frame)}")
     problems += [f"column {name!r} would publish clear PII" for name in frame.columns if CLEAR_PII.match(name)]
+    [(unconsented, suppressed)] = con.execute(f"""
+        SELECT count(*) FILTER (WHERE NOT {consent_sql(audience.purpose)}),
+               count(*) FILTER (WHERE p.customer_id IN ({suppression}))
+        FROM read_parquet('{parquet}') p LEFT JOIN customers c USING (customer_id)""").fetchall()
+    if unconsented:
+        problems.append(f"{unconsented} members without {audience.purpose} consent")
+    if suppressed:
+        problems.append(f"{suppressed} members on the suppression list")
     return problems
 
 
 def publish_audience(layout: Layout, audience: Audience, night: date, run_id: str) -> Published:
     """Writes, checks and swaps in the audience's folder for the night; `PublishRefused` if a gate fails."""
-    gates = dbt_test_results(layout.warehouse.parent / "dbt", audience.name)
-    failed = [g["gate"] for g in gates if g["status"] in ("fail", "error")]
-    if failed:
-        raise PublishRefused(f"{audience.name}: dbt gates failed ({', '.join(failed)}); yesterday's files stay")
+    gates = admit(layout.warehouse.parent / "dbt", [audience.name], audience.name)
     with duckdb.connect(str(layout.warehouse), read_only=True) as con:
         [(has_suppression,)] = con.execute(
             "SELECT count(*) > 0 FROM information_schema.tables WHERE table_name = 'list_members'").fetchall()
@@ -146,6 +173,13 @@ def publish_audience(layout: Layout, audience: Audience, night: date, run_id: st
                     "FROM tonight WHERE NOT (_holdout OR _without_consent OR _suppressed) ORDER BY customer_id")
         [(rows,)] = con.execute("SELECT count(*) FROM published").fetchall()
         previous = previous_folder(layout, audience.name, night)
+        previous_rows = (read_manifest(previous) or {}).get("row_count") if previous else None
+        too_far = size_problem(audience, rows, previous_rows)
+        if too_far:
+            raise PublishRefused(f"{audience.name}: size gate refused it: {too_far}; "
+                                 f"yesterday's version ({previous.name}) stays")
+        reachable = rows + without_consent + suppressed
+        coverage = round(rows / reachable, 4) if reachable else None
         before = (f"SELECT customer_id FROM read_parquet('{previous / 'members.parquet'}')" if previous
                   else "SELECT NULL::VARCHAR AS customer_id WHERE false")
         counts: dict[str, int] = {}
@@ -154,7 +188,7 @@ def publish_audience(layout: Layout, audience: Audience, night: date, run_id: st
             members, csv = folder / "members.parquet", folder / "members.csv"
             con.execute(f"COPY published TO '{members}' (FORMAT parquet)")
             con.execute(f"COPY published TO '{csv}' (HEADER, DELIMITER ',')")
-            problems = check_members(con, members, csv, audience, rows)
+            problems = check_members(con, members, csv, audience, rows, suppression_sql(has_suppression))
             if problems:
                 raise PublishRefused(f"{audience.name}: file gates failed: {'; '.join(problems)}")
             con.execute(f"COPY (SELECT * FROM published WHERE customer_id NOT IN ({before}) ORDER BY customer_id) "
@@ -171,6 +205,12 @@ def publish_audience(layout: Layout, audience: Audience, night: date, run_id: st
             "as_of_date": night.isoformat(), "run_id": run_id, "row_count": rows,
             "previous_published": previous.name if previous else None,
             "held_back": {"holdout": holdout, "without_consent": without_consent, "suppressed": suppressed},
-            "gates": [*gates, {"gate": "files (Great Expectations): schema, rows, unique keys, hash formats; "
-                                       "no clear PII", "status": "pass"}]})
-    return Published(audience.name, rows, counts["entered"], counts["exited"], holdout, without_consent, suppressed)
+            "consent_coverage": coverage,
+            "gates": [*gates,
+                      {"gate": "size within bounds of the last published " + (
+                          f"({previous.name}: {previous_rows} members)" if previous else "(first publication)"),
+                       "status": "pass"},
+                      {"gate": "files (Great Expectations): schema, rows, unique keys, hash formats; no clear PII; "
+                               "every member consented and none suppressed", "status": "pass"}]})
+    return Published(audience.name, rows, counts["entered"], counts["exited"], holdout, without_consent, suppressed,
+                     coverage)

@@ -14,7 +14,7 @@ import duckdb
 
 from pipelines.lib.layout import Layout
 from pipelines.lib.publish.folder import publish_folder
-from pipelines.lib.publish.gates import dbt_test_results
+from pipelines.lib.publish.gates import PublishRefused, admit
 
 UPLOAD_COLUMNS = ("click_id", "conversion_type", "conversion_time", "value", "currency", "order_id",
                   "hashed_phone", "hashed_email")
@@ -44,10 +44,7 @@ def conversions_folder(layout: Layout, platform: str, night: date) -> Path:
 
 def publish_conversions(layout: Layout, night: date, run_id: str) -> dict[str, int]:
     """Publishes every platform's file for the night; returns rows per platform."""
-    gates = dbt_test_results(layout.warehouse.parent / "dbt", "ad_conversions")
-    failed = [g["gate"] for g in gates if g["status"] in ("fail", "error")]
-    if failed:
-        raise RuntimeError(f"ad_conversions failed its gates ({', '.join(failed)}): nothing published")
+    gates = admit(layout.warehouse.parent / "dbt", ["ad_conversions"], "conversion files")
     published = {}
     with duckdb.connect(str(layout.warehouse), read_only=True) as con:
         platforms = [r[0] for r in con.execute(
@@ -67,7 +64,7 @@ def publish_conversions(layout: Layout, night: date, run_id: str) -> dict[str, i
                 con.execute(f"COPY ({rows}) TO '{folder / 'conversions.parquet'}' (FORMAT parquet)")
                 problems = check_conversions(con, folder / "conversions.parquet", count)
                 if problems:
-                    raise RuntimeError(f"conversions for {platform}: file gates failed: {'; '.join(problems)}")
+                    raise PublishRefused(f"conversions for {platform}: file gates failed: {'; '.join(problems)}")
                 con.execute(f"""COPY (SELECT * REPLACE (strftime(conversion_time, '%Y-%m-%dT%H:%M:%SZ')
                                                         AS conversion_time) FROM ({rows}))
                                 TO '{folder / 'conversions.csv'}' (HEADER, DELIMITER ',')""")

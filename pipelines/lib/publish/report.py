@@ -4,6 +4,10 @@ One static page a marketer can open from a file share: no script, no font or cha
 network. Charts are inline SVG drawn here. It reads what the night left behind: the ingest log
 (rows per source), the working warehouse (tables, audiences, funnel, lifecycle, attribution),
 dbt's `run_results.json` (every gate of the build) and the published manifests.
+
+A failed night gets its page too (written by the runner, since Dagster skips the report after a
+failed step): what failed, what consumers still read and from which night, and whatever the
+night did build.
 """
 from __future__ import annotations
 
@@ -121,14 +125,27 @@ def _published(layout: Layout, night: date) -> list[tuple]:
     return rows
 
 
-def render(layout: Layout, night: date, run_id: str) -> str:
-    """The page as HTML text."""
+def _outcome(layout: Layout, failure: str | None) -> str:
+    if failure is None:
+        return "<p class='ok'>Every stage ran and every output passed its gates.</p>"
+    from pipelines.status import published_summary
+
+    kept = published_summary(layout.data_dir)
+    return (f"<p class='bad'>{_e(failure)}</p><p>What consumers read now (yesterday's versions stay in place):</p>"
+            + ("<ul>" + "".join(f"<li>{_e(line)}</li>" for line in kept) + "</ul>" if kept
+               else "<p class='muted'>nothing published yet</p>"))
+
+
+def render(layout: Layout, night: date, run_id: str, failure: str | None = None) -> str:
+    """The page as HTML text; `failure` says what stopped a failed night."""
     d = night.isoformat()
     with duckdb.connect() as con:
-        con.execute(f"ATTACH '{layout.warehouse}' AS w (READ_ONLY)")
-        con.execute("USE w")
-        present = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'w'")
-                   .fetchall()}
+        present: set[str] = set()
+        if layout.warehouse.exists():
+            con.execute(f"ATTACH '{layout.warehouse}' AS w (READ_ONLY)")
+            con.execute("USE w")
+            present = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'w'")
+                       .fetchall()}
         ingest = []
         if layout.ingest_log.exists():
             ingest = con.execute(f"""SELECT source, sum(rows_read)::BIGINT, sum(rows_in_lake)::BIGINT,
@@ -136,25 +153,29 @@ def render(layout: Layout, night: date, run_id: str) -> str:
                 FROM read_parquet('{layout.ingest_log}') WHERE delivery_date = DATE '{d}'
                 GROUP BY ALL ORDER BY ALL""").fetchall()
         stages = [(t, con.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0]) for t in STAGE_TABLES if t in present]
-        audiences = con.execute(f"""
+
+        def fetch(*tables: str, sql: str) -> list[tuple]:
+            """The query's rows, or none when the night did not build one of its tables."""
+            return con.execute(sql).fetchall() if set(tables) <= present else []
+
+        audiences = fetch("audience_membership", "audience_changes", sql=f"""
             SELECT m.audience, count(*), count(*) FILTER (WHERE is_holdout),
                 (SELECT count(*) FROM audience_changes c WHERE c.audience = m.audience AND c.as_of_date = DATE '{d}'
                  AND c.change = 'entered'),
                 (SELECT count(*) FROM audience_changes c WHERE c.audience = m.audience AND c.as_of_date = DATE '{d}'
                  AND c.change = 'exited')
-            FROM audience_membership m WHERE m.as_of_date = DATE '{d}' GROUP BY ALL ORDER BY ALL""").fetchall()
-        funnel = con.execute("""
+            FROM audience_membership m WHERE m.as_of_date = DATE '{d}' GROUP BY ALL ORDER BY ALL""")
+        funnel = (fetch("funnel_daily", sql="""
             SELECT sum(visits), sum(product_viewed), sum(product_added), sum(ordered), sum(refunded)
             FROM funnel_daily WHERE audience = 'all' AND window_complete
-              AND entry_date > (SELECT max(entry_date) FROM funnel_daily WHERE window_complete) - 7""").fetchall()[0] \
-            if "funnel_daily" in present else (None,) * 5
-        stages_now = con.execute(f"SELECT lifecycle_stage, count(*) FROM customer_traits WHERE as_of_date = DATE '{d}' "
-                                 "GROUP BY ALL ORDER BY 2 DESC").fetchall()
-        moves = con.execute(f"""SELECT coalesce(from_stage, 'new'), to_stage, count(*) FROM lifecycle_transitions
-            WHERE as_of_date = DATE '{d}' GROUP BY ALL ORDER BY 3 DESC LIMIT 12""").fetchall()
-        credits = con.execute(f"""SELECT channel, model, sum(attributed_revenue) FROM attribution
-            WHERE lookback_days = {REPORT_LOOKBACK} AND touch_mode = 'click' GROUP BY ALL""").fetchall() \
-            if "attribution" in present else []
+              AND entry_date > (SELECT max(entry_date) FROM funnel_daily WHERE window_complete) - 7""")
+                  or [(None,) * 5])[0]
+        stages_now = fetch("customer_traits", sql=f"""SELECT lifecycle_stage, count(*) FROM customer_traits
+            WHERE as_of_date = DATE '{d}' GROUP BY ALL ORDER BY 2 DESC""")
+        moves = fetch("lifecycle_transitions", sql=f"""SELECT coalesce(from_stage, 'new'), to_stage, count(*)
+            FROM lifecycle_transitions WHERE as_of_date = DATE '{d}' GROUP BY ALL ORDER BY 3 DESC LIMIT 12""")
+        credits = fetch("attribution", sql=f"""SELECT channel, model, sum(attributed_revenue) FROM attribution
+            WHERE lookback_days = {REPORT_LOOKBACK} AND touch_mode = 'click' GROUP BY ALL""")
     counts, bad = _gates(layout.warehouse.parent / "dbt")
     by_model: dict[str, dict[str, float]] = {m: {} for m in MODELS}
     for channel, model, revenue in credits:
@@ -164,7 +185,8 @@ def render(layout: Layout, night: date, run_id: str) -> str:
     gate_line = ", ".join(f"<span class='{'ok' if s in ('pass', 'success') else 'bad'}'>{n:,} {_e(s)}</span>"
                           for s, n in sorted(counts.items()))
     body = [
-        f"<h1>Night {d}</h1><p class='muted'>run {_e(run_id)}</p>",
+        f"<h1>Night {d}{' failed' if failure else ''}</h1><p class='muted'>run {_e(run_id)}</p>",
+        _outcome(layout, failure),
         "<h2>Rows per stage</h2>",
         table(["source (tonight's deliveries)", "read", "into the lake", "quarantined", "duplicates"], ingest),
         table(["warehouse table", "rows"], stages),
@@ -189,13 +211,14 @@ def render(layout: Layout, night: date, run_id: str) -> str:
             f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>")
 
 
-def publish_report(layout: Layout, night: date, run_id: str) -> Path:
-    page = render(layout, night, run_id)
+def publish_report(layout: Layout, night: date, run_id: str, failure: str | None = None) -> Path:
+    page = render(layout, night, run_id, failure)
 
     def write(folder: Path) -> dict[str, int]:
         (folder / "index.html").write_text(page, encoding="utf-8")
         return {"index.html": 1}
 
     target = report_folder(layout, night)
-    publish_folder(layout, target, write, {"kind": "run_report", "as_of_date": night.isoformat(), "run_id": run_id})
+    publish_folder(layout, target, write, {"kind": "run_report", "as_of_date": night.isoformat(), "run_id": run_id,
+                                           "outcome": "failed" if failure else "ok"})
     return target / "index.html"

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.lib.layout import Layout
+from pipelines.lib.publish.gates import admit
 
 STORAGE_VERSION = "v1.2.0"
 # The contract's tables first, then the marts analysts asked for.
@@ -30,6 +31,18 @@ TABLES = ("customers", "identity_map", "events", "orders", "customer_traits", "a
 
 def snapshot_path(layout: Layout) -> Path:
     return layout.data_dir / "published" / "cdp.duckdb"
+
+
+def published_night(layout: Layout) -> date | None:
+    """The night the published snapshot holds: the last night every gate passed."""
+    path = snapshot_path(layout)
+    if not path.exists():
+        return None
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            return con.execute("SELECT as_of_date FROM _snapshot").fetchall()[0][0]
+    except duckdb.Error:        # unreadable: no reference, the gates compare with the previous night
+        return None
 
 
 def _descriptions(target_dir: Path) -> dict[str, tuple[str, dict[str, str]]]:
@@ -50,12 +63,15 @@ def _quoted(text: str) -> str:
 
 
 def publish_snapshot(layout: Layout, night: date, run_id: str) -> dict[str, int]:
-    """Copies the tables into a new file beside the published one and swaps it in; rows per table."""
+    """Copies the tables into a new file beside the published one and swaps it in; rows per table.
+    Refused (`PublishRefused`, yesterday's file stays) when a gate guarding any of them refused."""
+    admit(layout.warehouse.parent / "dbt", TABLES, "the analyst snapshot")
     target = snapshot_path(layout)
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = layout.staging / "publish" / f"cdp-{os.getpid()}.duckdb"
     scratch.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in (scratch, scratch.with_name(scratch.name + ".wal")):
+    leftovers = (scratch, scratch.with_name(scratch.name + ".wal"))
+    for leftover in leftovers:
         leftover.unlink(missing_ok=True)
     docs = _descriptions(layout.warehouse.parent / "dbt")
     rows: dict[str, int] = {}
@@ -85,6 +101,7 @@ def publish_snapshot(layout: Layout, night: date, run_id: str) -> dict[str, int]
         with open(scratch, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(scratch, target)
-    finally:
-        scratch.unlink(missing_ok=True)
+    finally:       # a failed copy (a full disk) leaves its write-ahead log beside it
+        for leftover in leftovers:
+            leftover.unlink(missing_ok=True)
     return rows

@@ -39,7 +39,7 @@ class Specs:
     stages: tuple[Stage, ...]
     audiences: tuple[Audience, ...]
     traits: dict[str, str]                     # every customer_traits column an audience may test
-    checks: dict[str, float]                   # drift bounds of the traits_are_stable test
+    checks: dict[str, float]                   # bounds of the traits_are_stable gate
 
     def audience(self, name: str) -> Audience:
         for a in self.audiences:
@@ -131,13 +131,14 @@ def load_specs(project_dir: Path) -> Specs:
 
 
 def _checks(raw: Any, at: At) -> dict[str, float]:
-    out = {"max_null_shift": 0.2, "max_mean_change": 0.5}
+    out = {"max_null_shift": 0.2, "max_mean_change": 0.5, "min_customers": 1000}
     for key, value in (raw or {}).items():
         if key not in out:
             raise at.child(key).error(f"unexpected field (allowed: {', '.join(out)})")
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-            raise at.child(key).error(f"expected a share > 0, got {value!r}")
-        out[key] = float(value)
+            raise at.child(key).error(f"expected a {'count' if key == 'min_customers' else 'share'} > 0, "
+                                      f"got {value!r}")
+        out[key] = int(value) if key == "min_customers" else float(value)
     return out
 
 
@@ -213,7 +214,8 @@ def _traits_yml(specs: Specs) -> str:
               f"            numeric: [{', '.join(c for c, t in specs.traits.items() if t in (INTEGER, NUMBER))}]",
               f"            max_null_shift: {specs.checks['max_null_shift']}",
               f"            max_mean_change: {specs.checks['max_mean_change']}",
-              "          config: {severity: warn}",
+              f"            min_customers: {specs.checks['min_customers']}",
+              "          config: {severity: warn, tags: [gate]}   # refuses the audiences and the snapshot",
               "    columns:",
               "      - name: customer_id", "        data_tests: [not_null]",
               "      - name: lifecycle_stage",
@@ -238,7 +240,8 @@ def _list_test(a: Audience) -> list[str]:
     if not lists:
         return []
     return ["      - lists_are_uploaded:", f"          name: {a.name}_lists_are_uploaded",
-            f"          arguments: {{lists: [{', '.join(lists)}]}}"]
+            f"          arguments: {{lists: [{', '.join(lists)}]}}",
+            "          config: {severity: warn, tags: [gate]}   # refuses this audience, not the night"]
 
 
 def _audiences_yml(specs: Specs) -> str:
@@ -248,11 +251,7 @@ def _audiences_yml(specs: Specs) -> str:
         lines += [f"  - name: {a.name}", f"    description: {_describe(a.description)}",
                   "    config:", "      meta:", f"        owner: {_describe(a.owner)}", f"        purpose: {a.purpose}",
                   f"        holdout: {a.holdout}", f"        max_change: {a.max_change}", f"        spec_file: {a.file}",
-                  "    data_tests:", "      - audience_size_within_bounds:",
-                  f"          name: {a.name}_size_within_bounds",
-                  f"          arguments: {{audience: {a.name}, max_change: {a.max_change}, min_change: {a.min_change}, "
-                  f"allow_empty: {str(a.allow_empty).lower()}}}",
-                  *_list_test(a),
+                  *(["    data_tests:", *_list_test(a)] if _list_test(a) else []),
                   "    columns:", "      - name: customer_id", "        data_tests: [unique, not_null]"]
     lines += ["  - name: audience_membership",
               "    description: \"One row per member per audience per as_of_date (published contract).\"",

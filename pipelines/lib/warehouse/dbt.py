@@ -24,13 +24,19 @@ _SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tes
 
 
 def build_args(settings: Settings, run_date: date | str) -> list[str]:
-    """`dbt build` for one night: which data directory, which night, which time zone, limits."""
+    """`dbt build` for one night: which data directory, which night, which time zone, limits, and
+    the last night every gate passed (the drift gates' reference)."""
+    from pipelines.lib.layout import Layout
+    from pipelines.lib.publish.snapshot import published_night
+
+    reference = published_night(Layout(settings.data_dir))
     return ["build", "--vars", json.dumps({
         "data_dir": str(settings.data_dir),
         "as_of_date": str(run_date),
         "business_tz": settings.timezone,
         "duckdb_memory_limit": settings.duckdb_memory_limit,
         "duckdb_threads": str(settings.duckdb_threads),
+        **({"gate_reference_date": str(reference)} if reference else {}),
     })]
 
 

@@ -175,10 +175,14 @@ def test_a_corrupt_gzip_is_refused_and_the_nights_other_files_still_land(landing
     landing.write_jsonl("app", "a-good.jsonl", [segment_event("first")])
     cut = landing.write("app", "b-cut.jsonl.gz", b"")
     cut.write_bytes(gzip.compress(good.encode(), mtime=0)[:-30])  # an interrupted transfer
+    # a gzip header followed by bytes that are no deflate stream (zlib's error, not an OSError)
+    landing.write("app", "b-garbled.jsonl.gz", b"").write_bytes(b"\x1f\x8b\x08 cut short by the channel's export")
     landing.write_jsonl("app", "c-good.jsonl", [segment_event("last")])
     report = landing.ingest("app")
-    [refused] = report.refused
-    assert refused.file.endswith("b-cut.jsonl.gz") and refused.reason.startswith("cannot decompress")
+    refused = sorted(report.refused, key=lambda r: r.file)
+    assert [r.file.rsplit("/", 1)[-1] for r in refused] == ["b-cut.jsonl.gz", "b-garbled.jsonl.gz"]
+    assert all(r.reason.startswith("cannot decompress") for r in refused)
+    assert "invalid block type" in refused[1].reason
     assert [r["message_id"] for r in landing.lake("app", "events")] == ["first", "last"]
 
 

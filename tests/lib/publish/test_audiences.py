@@ -11,7 +11,8 @@ import duckdb
 import pytest
 
 from pipelines.lib.layout import Layout
-from pipelines.lib.publish.audiences import PublishRefused, audience_folder, publish_audience
+from pipelines.lib.publish.audiences import (PublishRefused, audience_folder, check_members, publish_audience,
+                                             suppression_sql)
 from pipelines.lib.publish.folder import read_manifest, verify_folder
 from pipelines.lib.specs.audiences import Audience
 
@@ -22,10 +23,11 @@ def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def audience(export=("member_id", "age", "phone_sha256"), purpose="sms") -> Audience:
+def audience(export=("member_id", "age", "phone_sha256"), purpose="sms", max_change=0.5, min_change=50,
+             allow_empty=False) -> Audience:
     # publishing reads the ledger, not the condition: `when` plays no part here
-    return Audience("vip", "test.yml", "VIPs", "crm", purpose, tuple(export), 0.1, None, 0.5, 50, False,
-                    raw={"purpose": purpose, "export": list(export)})
+    return Audience("vip", "test.yml", "VIPs", "crm", purpose, tuple(export), 0.1, None, max_change, min_change,
+                    allow_empty, raw={"purpose": purpose, "export": list(export)})
 
 
 # customer -> (member_id, consent_sms, consent_email, age, phone)
@@ -121,3 +123,34 @@ def _publish_with_clear_column(layout: Layout) -> None:
     with duckdb.connect(str(layout.warehouse)) as con:
         con.execute("ALTER TABLE customer_traits ADD COLUMN phone VARCHAR")
     publish_audience(layout, audience(export=("member_id", "phone")), NIGHT2, "run-3")
+
+
+def test_the_size_gate_compares_with_the_last_published_size_and_keeps_it(layout):
+    strict = audience(max_change=0.4, min_change=0)
+    assert publish_audience(layout, strict, NIGHT1, "run-1").rows == 2            # a, b
+    before = (audience_folder(layout, "vip", NIGHT1) / "members.parquet").read_bytes()
+    with duckdb.connect(str(layout.warehouse)) as con:                        # night 2 keeps only a
+        con.execute("DELETE FROM audience_membership WHERE as_of_date = ? AND customer_id = 'e'", [NIGHT2])
+    with pytest.raises(PublishRefused, match=r"size gate .* 1 members moved by more than 0.4 x the last published 2"):
+        publish_audience(layout, strict, NIGHT2, "run-2")
+    assert not audience_folder(layout, "vip", NIGHT2).exists()
+    assert (audience_folder(layout, "vip", NIGHT1) / "members.parquet").read_bytes() == before
+    # night 3 (a, e) is measured against the last *published* size (night 1: 2), not the refused night
+    done = publish_audience(layout, strict, NIGHT3, "run-3")
+    assert done.rows == 2 and read_manifest(audience_folder(layout, "vip", NIGHT3))["previous_published"] == \
+        NIGHT1.isoformat()
+    with duckdb.connect(str(layout.warehouse)) as con:                        # night 2 empties the audience
+        con.execute("DELETE FROM audience_membership WHERE as_of_date = ?", [NIGHT2])
+    with pytest.raises(PublishRefused, match="became empty"):
+        publish_audience(layout, audience(), NIGHT2, "run-4")
+    assert publish_audience(layout, audience(allow_empty=True), NIGHT2, "run-5").rows == 0
+
+
+def test_the_file_gate_refuses_members_without_consent_or_suppressed(layout, tmp_path):
+    with duckdb.connect(str(layout.warehouse)) as con:
+        staged = tmp_path / "members.parquet"
+        con.execute(f"COPY (SELECT * FROM (VALUES ('a'), ('c'), ('d')) t(customer_id)) TO '{staged}' (FORMAT parquet)")
+        con.execute(f"COPY (SELECT * FROM '{staged}') TO '{tmp_path / 'members.csv'}' (HEADER)")
+        problems = check_members(con, staged, tmp_path / "members.csv", audience(export=()), 3, suppression_sql(True))
+    # c gave no SMS consent, d is on the suppression list: a file holding them is refused
+    assert problems == ["1 members without sms consent", "1 members on the suppression list"]
