@@ -60,11 +60,13 @@ def test_the_traits_gate_holds_back_audiences_and_the_snapshot_but_not_conversio
     monkeypatch.setenv("CDP_DAGSTER_STORAGE", str(data_dir / ".dagster"))
     layout = Layout(data_dir)
     # the history says that the night before, every customer had spent a third of what tonight's
-    # build will say: tonight's mean lifetime revenue triples, a broken source's signature
+    # build will say: tonight's mean lifetime revenue triples, a broken source's signature. Its
+    # 90-day orders triple too, but a month-old world has not filled that window yet: filling, not
+    # drifting, so that trait is left out (one failing row, not two).
     with duckdb.connect(str(layout.warehouse)) as con:
         con.execute("INSERT INTO customer_traits SELECT * REPLACE (as_of_date - 1 AS as_of_date, "
-                    "lifetime_revenue / 3 AS lifetime_revenue) FROM customer_traits WHERE as_of_date = ?",
-                    [LAST_NIGHT])
+                    "lifetime_revenue / 3 AS lifetime_revenue, orders_90d // 3 AS orders_90d) "
+                    "FROM customer_traits WHERE as_of_date = ?", [LAST_NIGHT])
     state = published_state(data_dir)
     audiences = {k: v for k, v in state.items() if k.startswith("audiences/")}
     conversions = sorted((data_dir / "published" / "conversions").glob(f"*/{LAST_NIGHT}"))

@@ -48,7 +48,11 @@ def guarding_gates(target_dir: Path, models: list[str] | tuple[str, ...]) -> lis
         test = nodes.get(result["unique_id"], {})
         if test.get("resource_type") != "test":
             continue
-        tested = [n for n in test.get("depends_on", {}).get("nodes", []) if n in nodes]
+        # a generic test tests the table it is attached to (it may read others, as the traits'
+        # gate reads `events`); a singular test, every table it reads
+        attached = test.get("attached_node")
+        tested = [attached] if attached in nodes else [
+            n for n in test.get("depends_on", {}).get("nodes", []) if n in nodes]
         is_gate = GATE_TAG in test.get("tags", [])
         if not (set(tested) & own or (is_gate and set(tested) & upstream)):
             continue

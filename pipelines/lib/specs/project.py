@@ -215,6 +215,8 @@ def _traits_yml(specs: Specs) -> str:
               f"            max_null_shift: {specs.checks['max_null_shift']}",
               f"            max_mean_change: {specs.checks['max_mean_change']}",
               f"            min_customers: {specs.checks['min_customers']}",
+              "            windows: {" + ", ".join(f"{t.name}: {t.window.start}" for g in specs.groups
+                                               for t in g.traits if t.window) + "}",
               "          config: {severity: warn, tags: [gate]}   # refuses the audiences and the snapshot",
               "    columns:",
               "      - name: customer_id", "        data_tests: [not_null]",
