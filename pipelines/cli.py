@@ -132,7 +132,8 @@ def _specs_or_exit() -> None:
 @DATA_DIR
 def status(data_dir: Path | None) -> None:
     """Last night per stage: ok / failed / stale, row counts, what was published."""
-    from pipelines.status import asset_statuses, last_night_totals, published_summary
+    from pipelines.lib.publish.summary import published_summary
+    from pipelines.status import asset_statuses, last_night_totals
 
     settings = Settings.from_env(data_dir)
     latest, rows = asset_statuses(settings)

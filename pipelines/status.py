@@ -102,31 +102,3 @@ def last_night_totals(settings: Settings) -> dict[str, int]:
     totals["files"] = len(last)
     totals["files_refused"] = int((last["status"] == "refused").sum())
     return totals
-
-
-def published_summary(data_dir) -> list[str]:
-    """What consumers can read now: each audience's and platform's latest folder with its rows,
-    the snapshot's night, the latest report."""
-    import json
-
-    import duckdb
-
-    from pipelines.lib.publish.folder import read_manifest
-
-    root = data_dir / "published"
-    lines = []
-    for kind in ("audiences", "conversions"):
-        for item in sorted(p for p in (root / kind).glob("*") if p.is_dir()):
-            days = sorted(d for d in item.glob("????-??-??") if read_manifest(d))
-            if days:
-                rows = read_manifest(days[-1]).get("row_count")
-                lines.append(f"{kind}/{item.name}: {days[-1].name}, {'?' if rows is None else f'{rows:,}'} rows")
-    snapshot = root / "cdp.duckdb"
-    if snapshot.exists():
-        with duckdb.connect(str(snapshot), read_only=True) as con:
-            as_of, rows = con.execute("SELECT as_of_date, table_rows FROM _snapshot").fetchall()[0]
-        lines.append(f"cdp.duckdb: night {as_of}, {len(json.loads(rows))} tables")
-    reports = sorted((root / "reports").glob("????-??-??"))
-    if reports:
-        lines.append(f"reports/{reports[-1].name}/index.html")
-    return lines

@@ -9,9 +9,9 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
-import zlib
 import hashlib
 import json
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO

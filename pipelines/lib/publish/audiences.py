@@ -178,8 +178,8 @@ def publish_audience(layout: Layout, audience: Audience, night: date, run_id: st
         if too_far:
             raise PublishRefused(f"{audience.name}: size gate refused it: {too_far}; "
                                  f"yesterday's version ({previous.name}) stays")
-        reachable = rows + without_consent + suppressed
-        coverage = round(rows / reachable, 4) if reachable else None
+        campaign = rows + without_consent + suppressed          # the members less the holdout
+        coverage = round(rows / campaign, 4) if campaign else None
         before = (f"SELECT customer_id FROM read_parquet('{previous / 'members.parquet'}')" if previous
                   else "SELECT NULL::VARCHAR AS customer_id WHERE false")
         counts: dict[str, int] = {}

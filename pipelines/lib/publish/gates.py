@@ -64,7 +64,7 @@ def guarding_gates(target_dir: Path, models: list[str] | tuple[str, ...]) -> lis
 
 
 def refusing(gates: list[dict]) -> list[str]:
-    """The names of the gates that refuse, with their tables, for a message a person can act on."""
+    """Each refusing gate with its status and failing rows, for a message a person can act on."""
     return [f"{g['gate']} ({g['status']}, {g['failures']} failing rows)" for g in gates if g["refuses"]]
 
 

@@ -20,6 +20,7 @@ import duckdb
 
 from pipelines.lib.layout import Layout
 from pipelines.lib.publish.folder import publish_folder, read_manifest
+from pipelines.lib.publish.summary import published_summary
 
 STAGE_TABLES = ("customers", "identity_map", "events", "orders", "customer_traits", "audience_membership",
                 "touchpoints", "conversions", "attribution", "channel_performance")
@@ -128,8 +129,6 @@ def _published(layout: Layout, night: date) -> list[tuple]:
 def _outcome(layout: Layout, failure: str | None) -> str:
     if failure is None:
         return "<p class='ok'>Every stage ran and every output passed its gates.</p>"
-    from pipelines.status import published_summary
-
     kept = published_summary(layout.data_dir)
     return (f"<p class='bad'>{_e(failure)}</p><p>What consumers read now (yesterday's versions stay in place):</p>"
             + ("<ul>" + "".join(f"<li>{_e(line)}</li>" for line in kept) + "</ul>" if kept
