@@ -53,26 +53,28 @@ def main() -> int:
             return measure([sys.executable, "-m", "bench.floor", str(work), str(work / "floor"), *days], env,
                            cwd=str(REPO))
 
+        result = {"date": date.today().isoformat(), "machine": _machine(), "events_requested": opts.events,
+                  "customers": customers, "days": opts.days}
+        out = REPO / "bench" / "results" / f"{result['date']}-nightly-{opts.events}.json"
+
+        def record(name: str, figures: dict) -> None:
+            """Written after each shape: a later night that fails keeps the ones already measured."""
+            result[name] = figures
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(result, indent=2) + "\n")
+
         full = measure([cdp, "run", "--data-dir", str(work), "--from", START.isoformat(),
                         "--to", (last - timedelta(days=1)).isoformat()], env)
         full_rows = rows_read(f"< DATE '{last}'")
-        full_floor = floor(*(str(START + timedelta(days=i)) for i in range(opts.days - 1)))
+        record("full_refresh", _figures(full, floor(*(str(START + timedelta(days=i)) for i in range(opts.days - 1))),
+                                        full_rows))
         incremental = measure([cdp, "run", "--data-dir", str(work), "--date", last.isoformat()], env)
         incremental_rows = rows_read(f"= DATE '{last}'")
-        incremental_floor = floor(last.isoformat())
+        record("incremental_night", _figures(incremental, floor(last.isoformat()), incremental_rows))
         quiet_night = measure([cdp, "run", "--data-dir", str(work), "--date", quiet.isoformat()], env)
-        result = {
-            "date": date.today().isoformat(), "machine": _machine(), "events_requested": opts.events,
-            "customers": customers, "days": opts.days,
-            "full_refresh": _figures(full, full_floor, full_rows),
-            "incremental_night": _figures(incremental, incremental_floor, incremental_rows),
-            "quiet_night": {"wall_s": round(quiet_night.wall_s, 2), "peak_tree_mib": round(quiet_night.peak_tree_mib),
-                            "cpu_s": round(quiet_night.cpu_s, 1)},
-        }
-        result["incremental_over_full"] = round(incremental.wall_s / full.wall_s, 2)
-        out = REPO / "bench" / "results" / f"{result['date']}-nightly-{opts.events}.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2) + "\n")
+        record("quiet_night", {"wall_s": round(quiet_night.wall_s, 2), "peak_tree_mib": round(quiet_night.peak_tree_mib),
+                               "cpu_s": round(quiet_night.cpu_s, 1)})
+        record("incremental_over_full", round(incremental.wall_s / full.wall_s, 2))
         print(f"machine: {result['machine']}")
         print(f"{customers:,} customers over {opts.days} nights ({full_rows + incremental_rows:,} raw rows)")
         print(f"{'':18} {'wall s':>8} {'rows':>12} {'rows/s':>9} {'peak MiB':>9} {'floor s':>8} {'x floor':>8}")
