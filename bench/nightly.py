@@ -8,7 +8,7 @@ through `cdp run` (Dagster, dbt, gates, publishing; one process tree):
 - incremental night: the last night alone (about 1/days of the data is new);
 - quiet night: the next night, which has no delivery at all (the windows move on).
 Each next to its floor: DuckDB reading the same raw files once into Parquet (`bench.floor`).
-Writes `bench/results/<date>-nightly-<events>.json`.
+Seconds by step come from Dagster's run history (`bench.steps`). Writes `bench/results/<date>-nightly-<events>.json`.
 """
 from __future__ import annotations
 
@@ -22,16 +22,17 @@ import duckdb
 
 from bench.ingest import _machine, world_options
 from bench.measure import Measurement, measure, scratch
+from bench.steps import breakdown
 
 REPO = Path(__file__).resolve().parent.parent
 START = date(2026, 1, 1)
 
 
-def _figures(run: Measurement, floor: Measurement, rows: int) -> dict:
+def _figures(run: Measurement, floor: Measurement, rows: int, steps: dict[str, float]) -> dict:
     return {"wall_s": round(run.wall_s, 2), "rows_read": rows, "rows_per_s": round(rows / run.wall_s),
             "peak_tree_mib": round(run.peak_tree_mib), "cpu_s": round(run.cpu_s, 1),
             "floor_wall_s": round(floor.wall_s, 2), "floor_peak_mib": round(floor.peak_tree_mib),
-            "ratio_over_floor": round(run.wall_s / floor.wall_s, 1)}
+            "ratio_over_floor": round(run.wall_s / floor.wall_s, 1), "steps_s": steps}
 
 
 def main() -> int:
@@ -67,13 +68,14 @@ def main() -> int:
                         "--to", (last - timedelta(days=1)).isoformat()], env)
         full_rows = rows_read(f"< DATE '{last}'")
         record("full_refresh", _figures(full, floor(*(str(START + timedelta(days=i)) for i in range(opts.days - 1))),
-                                        full_rows))
+                                        full_rows, breakdown(work, opts.days - 1)))
         incremental = measure([cdp, "run", "--data-dir", str(work), "--date", last.isoformat()], env)
         incremental_rows = rows_read(f"= DATE '{last}'")
-        record("incremental_night", _figures(incremental, floor(last.isoformat()), incremental_rows))
+        record("incremental_night", _figures(incremental, floor(last.isoformat()), incremental_rows,
+                                                  breakdown(work, 1)))
         quiet_night = measure([cdp, "run", "--data-dir", str(work), "--date", quiet.isoformat()], env)
         record("quiet_night", {"wall_s": round(quiet_night.wall_s, 2), "peak_tree_mib": round(quiet_night.peak_tree_mib),
-                               "cpu_s": round(quiet_night.cpu_s, 1)})
+                               "cpu_s": round(quiet_night.cpu_s, 1), "steps_s": breakdown(work, 1)})
         record("incremental_over_full", round(incremental.wall_s / full.wall_s, 2))
         print(f"machine: {result['machine']}")
         print(f"{customers:,} customers over {opts.days} nights ({full_rows + incremental_rows:,} raw rows)")
@@ -84,6 +86,8 @@ def main() -> int:
                   f"{r['peak_tree_mib']:>9,} {r['floor_wall_s']:>8.1f} {r['ratio_over_floor']:>8}")
         q = result["quiet_night"]
         print(f"{'quiet_night':18} {q['wall_s']:>8.1f} {'-':>12} {'-':>9} {q['peak_tree_mib']:>9,}")
+        for name in ("full_refresh", "incremental_night", "quiet_night"):
+            print(f"{name} seconds by step: " + ", ".join(f"{k} {v}" for k, v in result[name]["steps_s"].items()))
         print(f"incremental / full refresh: {result['incremental_over_full']}   -> {out.relative_to(REPO)}")
         return 0
 
