@@ -64,8 +64,11 @@ def generate(data_dir: Path | None, customers: int, days: int, start: date, seed
 @click.option("--all", "every", is_flag=True, help="Every night that has deliveries.")
 @click.option("--build-each-night", is_flag=True,
               help="Build the warehouse after every night of a range, not only after the last one.")
+@click.option("--full-refresh", is_flag=True,
+              help="Reload every delivery into the incremental tables (after changing ingestion or staging "
+                   "code); history tables (traits, audiences, identity changes) are kept.")
 def run(data_dir: Path | None, day: date | None, first: date | None, last: date | None, every: bool,
-        build_each_night: bool) -> None:
+        build_each_night: bool, full_refresh: bool) -> None:
     """Run nights through the pipeline, in order; exits 1 with the reason when a night fails."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -100,7 +103,8 @@ def run(data_dir: Path | None, day: date | None, first: date | None, last: date 
             progress.advance(task)
 
         with _exclusive(settings, "cdp run"):
-            results = run_nights(days, settings, on_night, build_each_night=build_each_night)
+            results = run_nights(days, settings, on_night, build_each_night=build_each_night,
+                                 full_refresh=full_refresh)
     for problem in sorted({p for night in results for p in night.ignored}):
         click.echo(f"landing zone: {problem}", err=True)
     failed = [n for n in results if not n.success]

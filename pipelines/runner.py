@@ -48,23 +48,26 @@ class NightResult:
         return " ".join(parts)
 
 
-def run_night(day: date, settings: Settings, instance=None, build: bool = True) -> NightResult:
+def run_night(day: date, settings: Settings, instance=None, build: bool = True,
+              full_refresh: bool = False) -> NightResult:
     """One night in this process; never raises for a failed step or gate, reports it instead.
 
     `build=False` only ingests (the `ingest` job): a backfill builds the warehouse once, as of
     its last night, since every warehouse table is rebuilt as of the night it is built for.
+    `full_refresh` reloads every delivery into the incremental tables (run tag `cdp/full_refresh`).
     """
     import dagster as dg
 
     from pipelines.definitions import defs
     from pipelines.defs.resources import LakeResource
+    from pipelines.lib.warehouse.dbt import FULL_REFRESH_TAG
 
     instance = instance or dg.DagsterInstance.get()
     job = defs().resolve_job_def("nightly" if build else "ingest")
     result = job.execute_in_process(
         partition_key=day.isoformat(), instance=instance, raise_on_error=False,
         resources={"lake": LakeResource.from_settings(settings)},
-        tags={"cdp/trigger": "cli"},
+        tags={"cdp/trigger": "cli", **({FULL_REFRESH_TAG: "true"} if full_refresh else {})},
         run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
     )
     night = NightResult(day=day, success=result.success, run_id=result.run_id,
@@ -125,11 +128,12 @@ def release_dead_runs(instance) -> list[str]:
 
 def run_nights(days: list[date], settings: Settings,
                on_night: Callable[[NightResult], None] | None = None,
-               build_each_night: bool = False) -> list[NightResult]:
+               build_each_night: bool = False, full_refresh: bool = False) -> list[NightResult]:
     """Run `days` in order; stop at the first failed night (later nights build on it).
 
     Every night is ingested; the warehouse is built for the last night only, unless
-    `build_each_night` (to record identity changes night by night).
+    `build_each_night` (to record identity changes night by night). `full_refresh` applies to the
+    first build of the range (later ones are incremental on top of it).
     """
     use_instance_for(settings)
     import dagster as dg
@@ -138,7 +142,9 @@ def run_nights(days: list[date], settings: Settings,
     release_dead_runs(instance)
     results = []
     for i, day in enumerate(days):
-        night = run_night(day, settings, instance, build=build_each_night or i == len(days) - 1)
+        build = build_each_night or i == len(days) - 1
+        night = run_night(day, settings, instance, build=build, full_refresh=full_refresh)
+        full_refresh = full_refresh and not build
         results.append(night)
         if on_night:
             on_night(night)

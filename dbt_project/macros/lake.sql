@@ -1,7 +1,8 @@
 {#- The lake as it stood on the night `as_of_date`: only deliveries up to that night are read, so
     replaying a past night sees exactly what that night saw. -#}
 {% macro lake(table) -%}
-(select * from {{ source('lake', table) }} where delivery_date <= {{ as_of_date() }})
+(select * from {{ source('lake', table) }} where delivery_date <= {{ as_of_date() }}
+{%- if is_incremental() %} and delivery_date >= {{ restated_from() }}{% endif %})
 {%- endmacro %}
 
 {% macro as_of_date() -%}
@@ -19,7 +20,63 @@ cast(timezone('{{ var("business_tz") }}', timezone('UTC', {{ ts }})) as date)
 {%- endmacro %}
 
 {#- One row per record: a record re-delivered after the lake's dedupe lookback is still one
-    record (the first delivery wins). -#}
+    record (the first delivery wins, also against the deliveries a staging table already holds). -#}
 {% macro one_row_per(key) -%}
+{%- if is_incremental() %}
+where {{ key }} not in (select record_id from {{ this }})
+{%- endif %}
 qualify row_number() over (partition by {{ key }} order by delivery_date) = 1
+{%- endmacro %}
+
+{#- Staging tables of append-only records (events, clicks, till lines) are loaded one delivery
+    at a time instead of re-read from the whole lake every night. A delivery is (re)loaded when
+    its version in the ingest log differs from the one loaded (new, re-ingested, gone, or after
+    the night being built); everything from the earliest such delivery on is deleted and
+    loaded again, so first-delivery-wins dedupe sees the deliveries in order, as a full read
+    would. `lake_restate_from` forces the restatement from a date: ingestion and erasure are
+    the only writers of the lake, and erasure rewrites files without a new ingest log entry. -#}
+{% macro incremental_by_delivery() %}
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail', tags=['by_delivery'],
+          pre_hook="{{ forget_restated_deliveries() }}", post_hook="{{ record_loaded_deliveries() }}") }}
+{% endmacro %}
+
+{#- The ingest log's version of each delivery of this staging model's source, up to the night. -#}
+{% macro delivery_versions() -%}
+select delivery_date,
+    md5(string_agg(concat_ws(':', file, file_sha256, status, rows_in_lake), ',' order by file, file_sha256)) as version
+from read_parquet('{{ var("data_dir") }}/lake/_ingest_log.parquet')
+where source = '{{ this.identifier[4:].split("__")[0] }}' and delivery_date <= {{ as_of_date() }}
+group by delivery_date
+{%- endmacro %}
+
+{#- The first delivery to load again, as a date literal (the day after the night: nothing). -#}
+{% macro restated_from() -%}
+{%- if not execute -%}{{ return("date '0001-01-01'") }}{%- endif -%}
+{%- set forced = var('lake_restate_from', none) -%}
+{%- set loads = adapter.get_relation(this.database, this.schema, 'delivery_loads') -%}
+{%- if loads is none -%}{{ return("date '0001-01-01'") }}{%- endif -%}
+{%- set found = run_query(
+    "select coalesce(least(min(coalesce(l.delivery_date, d.delivery_date))"
+    ~ (", date '" ~ forced ~ "'" if forced else "") ~ "), " ~ as_of_date() ~ " + 1) from ("
+    ~ delivery_versions() ~ ") l full join (select delivery_date, version from " ~ loads
+    ~ " where model = '" ~ this.identifier ~ "') d on d.delivery_date = l.delivery_date"
+    ~ " where l.version is distinct from d.version") -%}
+{{ return("date '" ~ found.columns[0].values()[0] ~ "'") }}
+{%- endmacro %}
+
+{% macro forget_restated_deliveries() -%}
+{%- if is_incremental() -%}
+delete from {{ this }} where delivery_date >= {{ restated_from() }}
+{%- endif -%}
+{%- endmacro %}
+
+{#- Created before any model runs (on-run-start): staging models load in parallel threads. -#}
+{% macro create_delivery_loads() -%}
+create table if not exists {{ target.schema }}.delivery_loads (model varchar, delivery_date date, version varchar, as_of_date date)
+{%- endmacro %}
+
+{% macro record_loaded_deliveries() -%}
+delete from {{ this.schema }}.delivery_loads where model = '{{ this.identifier }}';
+insert into {{ this.schema }}.delivery_loads
+select '{{ this.identifier }}', delivery_date, version, {{ as_of_date() }} from ({{ delivery_versions() }})
 {%- endmacro %}

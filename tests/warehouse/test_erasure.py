@@ -11,6 +11,7 @@ import pytest
 from pipelines.lib.privacy.erasure import erase_requested
 from pipelines.lib.privacy.history import HISTORY
 from pipelines.lib.layout import Layout
+from pipelines.lib.warehouse.replay import full_refresh_differences
 from pipelines.runner import run_nights
 from pipelines.settings import Settings
 from tests.lib.conftest import DAY, Landing
@@ -70,6 +71,14 @@ def test_the_warehouse_is_rebuilt_without_them_and_its_file_rewritten(erased):
     assert query(erased, "SELECT count(*) FROM customers WHERE member_id = 'MK1'") == [(1,)]
     raw = (erased / "warehouse" / "cdp.duckdb").read_bytes()
     assert b"dev-e" not in raw and b"erase.me@qq.com" not in raw
+
+
+def test_the_incremental_tables_reloaded_the_rewritten_deliveries(erased):
+    # erasure rewrote both nights' lake files without a new ingest log entry: the rebuild was
+    # told to reload from the earliest of them, so they equal a full refresh of the erased lake
+    assert full_refresh_differences(Settings.from_env(erased)) == (DAY, [])
+    assert query(erased, "SELECT count(*) FROM stg_app__events WHERE device_id = 'dev-e'") == [(0,)]
+    assert query(erased, "SELECT count(*) FROM stg_app__events WHERE device_id = 'dev-k'") == [(2,)]
 
 
 def test_each_request_is_logged_once_without_the_member_id(erased):

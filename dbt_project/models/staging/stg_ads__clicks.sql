@@ -1,3 +1,4 @@
+{{ incremental_by_delivery() }}
 select
     coalesce(click_id, impression_id) as record_id,
     'ads' as source,

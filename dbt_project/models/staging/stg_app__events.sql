@@ -1,1 +1,2 @@
+{{ incremental_by_delivery() }}
 {{ stg_segment('app') }}

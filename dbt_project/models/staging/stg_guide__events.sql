@@ -1,3 +1,4 @@
+{{ incremental_by_delivery() }}
 select
     {{ hash_key(['guide_id', 'external_userid', 'action', 'product_id', 'coupon_id', 'occurred_at']) }} as record_id,
     'guide' as source,

@@ -1,3 +1,4 @@
+{{ incremental_by_delivery() }}
 -- Live rooms run inside the mall's mini-program: their openids belong to its appid.
 select
     {{ hash_key(['room_id', 'openid', 'action', 'product_id', 'occurred_at']) }} as record_id,

@@ -1,3 +1,4 @@
+{{ incremental_by_delivery() }}
 select
     {{ hash_key(['appid', 'openid', 'event', 'page_path', 'product_id', 'occurred_at']) }} as record_id,
     'miniprogram' as source,

@@ -1,3 +1,4 @@
+{{ incremental_by_delivery() }}
 select
     {{ hash_key(['appid', 'openid', 'article_id', 'action', 'occurred_at']) }} as record_id,
     'official_account' as source,

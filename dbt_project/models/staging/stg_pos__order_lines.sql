@@ -1,3 +1,4 @@
+{{ incremental_by_delivery() }}
 -- One row per till line. Refund lines carry the original order in `refund_of`.
 select
     {{ hash_key(['order_id', 'sku', 'product_id', 'quantity', 'line_amount', 'refund_of', 'line_copy']) }} as record_id,

@@ -28,7 +28,8 @@ def erasures(context: dg.AssetExecutionContext, lake: LakeResource, dbt: DbtCliR
     if report.erased or report.rows_removed:
         log = db.parent / "dbt" / f"rebuild-after-erasure-{day}.log"
         with open(log, "w") as out, contextlib.redirect_stdout(out):
-            dbt.cli(build_args(lake.settings, day), manifest=MANIFEST, target_path=db.parent / "dbt").wait()
+            args = build_args(lake.settings, day, lake_restate_from=report.first_lake_delivery())
+            dbt.cli(args, manifest=MANIFEST, target_path=db.parent / "dbt").wait()
         history_rows = forget_history(db, lake.layout.erasure_log)
         compact(db)
     return dg.MaterializeResult(metadata={

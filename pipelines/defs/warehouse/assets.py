@@ -20,7 +20,7 @@ from pipelines.lib.ingest.sources import SOURCES
 from pipelines.lib.layout import Layout
 from pipelines.lib.retries import is_transient, retry_request
 from pipelines.lib.specs import load_specs
-from pipelines.lib.warehouse.dbt import PROJECT_DIR, build_args, ensure_manifest
+from pipelines.lib.warehouse.dbt import FULL_REFRESH_TAG, PROJECT_DIR, build_args, ensure_manifest
 from pipelines.lib.warehouse.quality import (audience_figures, identity_figures, table_row_counts,
                                              trait_figures)
 
@@ -60,7 +60,8 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: Lake
     """Builds the warehouse as of the night: staging, identity, customers, behaviour, traits and audiences."""
     db = lake.layout.warehouse
     db.parent.mkdir(parents=True, exist_ok=True)
-    invocation = dbt.cli(build_args(lake.settings, context.partition_key), context=context,
+    full_refresh = context.run.tags.get(FULL_REFRESH_TAG) == "true"
+    invocation = dbt.cli(build_args(lake.settings, context.partition_key, full_refresh), context=context,
                          target_path=db.parent / "dbt")
     # dbt's own log of the night goes to a file beside the warehouse, not to the console.
     log = db.parent / "dbt" / f"build-{context.partition_key}.log"

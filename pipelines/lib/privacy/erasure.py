@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -48,6 +49,13 @@ class ErasureReport:
     unknown_members: int = 0
     rows_removed: int = 0
     files_rewritten: list[str] = field(default_factory=list)
+
+    def first_lake_delivery(self) -> date | None:
+        """The earliest delivery whose lake files were rewritten: the warehouse's incremental
+        tables reload from it (they only notice deliveries the ingest log says changed)."""
+        days = [date.fromisoformat(m.group(1)) for f in self.files_rewritten
+                if f.startswith("lake/") and (m := re.search(r"delivery_date=(\d{4}-\d{2}-\d{2})", f))]
+        return min(days, default=None)
 
 
 def _pending(con: duckdb.DuckDBPyConnection, layout: Layout, run_date: date) -> list[tuple[str, object, bool]]:

@@ -179,7 +179,7 @@ def compile_project(project_dir: Path) -> list[str]:
 
 
 def _membership_sql(audiences: tuple[Audience, ...]) -> str:
-    config = ("{{ config(materialized='incremental', incremental_strategy='delete+insert', "
+    config = ("{{ config(materialized='incremental', full_refresh=false, incremental_strategy='delete+insert', "
               "unique_key='as_of_date') }}")
     if not audiences:
         body = ("select cast(null as varchar) as audience, {{ as_of_date() }} as as_of_date, "

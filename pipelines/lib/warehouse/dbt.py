@@ -20,23 +20,29 @@ from pipelines.settings import REPO_ROOT, Settings
 PROJECT_DIR = REPO_ROOT / "dbt_project"
 MANIFEST = PROJECT_DIR / "target" / "manifest.json"
 DBT = Path(sys.executable).parent / "dbt"
+# The run tag that makes a night's build a full refresh (`cdp run --full-refresh`).
+FULL_REFRESH_TAG = "cdp/full_refresh"
 _SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests", "specs")
 
 
-def build_args(settings: Settings, run_date: date | str) -> list[str]:
+def build_args(settings: Settings, run_date: date | str, full_refresh: bool = False,
+               lake_restate_from: date | None = None) -> list[str]:
     """`dbt build` for one night: which data directory, which night, which time zone, limits, and
-    the last night every gate passed (the drift gates' reference)."""
+    the last night every gate passed (the drift gates' reference). `full_refresh` reloads every
+    delivery into the incremental tables; `lake_restate_from` reloads the deliveries from that date
+    on (erasure rewrote their lake files)."""
     from pipelines.lib.layout import Layout
     from pipelines.lib.publish.snapshot import published_night
 
     reference = published_night(Layout(settings.data_dir))
-    return ["build", "--vars", json.dumps({
+    return ["build", *(["--full-refresh"] if full_refresh else []), "--vars", json.dumps({
         "data_dir": str(settings.data_dir),
         "as_of_date": str(run_date),
         "business_tz": settings.timezone,
         "duckdb_memory_limit": settings.duckdb_memory_limit,
         "duckdb_threads": str(settings.duckdb_threads),
         **({"gate_reference_date": str(reference)} if reference else {}),
+        **({"lake_restate_from": str(lake_restate_from)} if lake_restate_from else {}),
     })]
 
 

@@ -1,0 +1,75 @@
+"""Incremental nights: staging tables load one delivery at a time and still equal a full refresh.
+
+Real `dbt build`s over a copy of the month; the comparison is the audit's own
+(`full_refresh_differences`: a scratch rebuild from the whole lake, EXCEPT ALL both ways)."""
+from __future__ import annotations
+
+import gzip
+from datetime import timedelta
+
+import duckdb
+import pytest
+
+from pipelines.lib.layout import Layout
+from pipelines.lib.warehouse.replay import Difference, built_night, full_refresh_differences
+from pipelines.runner import run_night
+from tests.conftest import WORLD_DAYS, WORLD_START
+from tests.warehouse.conftest import dbt_build, query
+
+pytestmark = pytest.mark.xdist_group("month")
+
+LAST = WORLD_START + timedelta(days=WORLD_DAYS - 1)
+BY_DELIVERY = ["stg_ads__clicks", "stg_app__events", "stg_guide__events", "stg_live__events",
+               "stg_miniprogram__events", "stg_official_account__events", "stg_pos__order_lines", "stg_web__events"]
+
+
+def loaded(data_dir, table: str) -> dict:
+    return dict(query(data_dir, f"SELECT delivery_date, count(*) FROM {table} GROUP BY 1"))
+
+
+def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_deliveries_alone(month_copy):
+    data_dir, settings = month_copy
+    # replay an earlier night: the later deliveries leave the incremental tables
+    dbt_build(data_dir, str(LAST - timedelta(days=3)))
+    assert max(loaded(data_dir, "stg_app__events")) == LAST - timedelta(days=3)
+    assert full_refresh_differences(settings) == (LAST - timedelta(days=3), [])
+
+    # an old row marked by hand survives the next nights: they load only their own delivery
+    with duckdb.connect(str(Layout(data_dir).warehouse)) as con:
+        marked = con.execute("UPDATE stg_app__events SET page_url = 'marked' WHERE record_id = "
+                             "(SELECT min(record_id) FROM stg_app__events WHERE delivery_date = ?)",
+                             [WORLD_START]).fetchone()[0]
+    assert marked == 1
+    for night in (LAST - timedelta(days=2), LAST - timedelta(days=1), LAST):
+        out = dbt_build(data_dir, str(night))
+        assert "incremental model main.stg_app__events" in out
+    assert query(data_dir, "SELECT count(*) FROM stg_app__events WHERE page_url = 'marked'") == [(1,)]
+    assert built_night(Layout(data_dir).warehouse) == LAST
+    # the audit sees the hand-made change, and nothing else
+    assert full_refresh_differences(settings) == (LAST, [Difference("stg_app__events", 1, 1)])
+    assert query(data_dir, "SELECT DISTINCT model FROM delivery_loads ORDER BY 1") == [(m,) for m in BY_DELIVERY]
+
+
+def test_a_redelivered_night_is_loaded_again_with_everything_after_it(month_copy):
+    data_dir, settings = month_copy
+    day = LAST - timedelta(days=5)
+    before = loaded(data_dir, "stg_app__events")
+    # the channel re-delivers that night's app file without its last line; the night is rerun
+    raw = sorted((Layout(data_dir).delivery("app", day)).glob("*.jsonl.gz"))[-1]
+    lines = gzip.decompress(raw.read_bytes()).splitlines(keepends=True)
+    raw.write_bytes(gzip.compress(b"".join(lines[:-1])))
+    assert run_night(day, settings, build=False).success
+    dbt_build(data_dir, str(LAST))
+    after = loaded(data_dir, "stg_app__events")
+    assert before[day] - after[day] == 1
+    assert {d: n for d, n in after.items() if d != day} == {d: n for d, n in before.items() if d != day}
+    assert full_refresh_differences(settings) == (LAST, [])
+
+
+def test_the_nightly_job_leaves_the_weekly_audit_out():
+    from pipelines.definitions import defs
+
+    nightly = {n.name for n in defs().resolve_job_def("nightly").graph.node_defs}
+    audit = [n.name for n in defs().resolve_job_def("incremental_audit").graph.node_defs]
+    assert "matches_full_refresh" not in nightly and "warehouse" in nightly
+    assert audit == ["matches_full_refresh"]
