@@ -22,6 +22,7 @@ class LakeResource(dg.ConfigurableResource):
     data_dir: str
     duckdb_memory_limit: str = "4GB"
     duckdb_threads: int = 2
+    duckdb_spill_dir: str = ""
 
     @property
     def layout(self) -> Layout:
@@ -31,12 +32,13 @@ class LakeResource(dg.ConfigurableResource):
     def settings(self) -> Settings:
         """The run's settings as this resource was configured (the business time zone is global)."""
         return Settings(data_dir=Path(self.data_dir), duckdb_memory_limit=self.duckdb_memory_limit,
-                        duckdb_threads=self.duckdb_threads, timezone=SETTINGS.timezone)
+                        duckdb_threads=self.duckdb_threads, duckdb_spill_dir=self.duckdb_spill_dir,
+                        timezone=SETTINGS.timezone)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "LakeResource":
         return cls(data_dir=str(settings.data_dir), duckdb_memory_limit=settings.duckdb_memory_limit,
-                   duckdb_threads=settings.duckdb_threads)
+                   duckdb_threads=settings.duckdb_threads, duckdb_spill_dir=settings.duckdb_spill_dir)
 
 
 @dg.definitions

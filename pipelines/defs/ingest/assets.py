@@ -49,7 +49,9 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
               backfill_policy=dg.BackfillPolicy.multi_run(1))
     def ingest(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
         day = date.fromisoformat(context.partition_key)
-        report = ingest_delivery(lake.layout, source, day, lake.duckdb_memory_limit, lake.duckdb_threads)
+        settings = lake.settings
+        report = ingest_delivery(lake.layout, source, day, settings.duckdb_memory_limit, settings.duckdb_threads,
+                                 settings.spill_dir)
         results = []
         for gate in delivery_gates(lake.layout, source, report):
             severity = dg.AssetCheckSeverity.ERROR if gate.name in BLOCKING else dg.AssetCheckSeverity.WARN

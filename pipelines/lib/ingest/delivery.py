@@ -28,9 +28,10 @@ from pipelines.lib.layout import Layout, remove_dir, replace_dir
 LINEAGE = ("_source_file", "_source_line", "_file_sha256", "_ingested_at", "_warnings")
 
 
-def connect(layout: Layout, memory_limit: str = "4GB", threads: int = 2) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB that spills to the data directory's staging area when it must."""
-    spill = layout.staging / "duckdb_spill"
+def connect(layout: Layout, memory_limit: str = "4GB", threads: int = 2,
+            spill: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that spills (by default to the data directory's staging area) when it must."""
+    spill = spill or layout.staging / "duckdb_spill"
     spill.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(config={"memory_limit": memory_limit, "threads": threads,
                                  "temp_directory": str(spill), "preserve_insertion_order": True})
@@ -242,9 +243,9 @@ class DeliveryIngestor:
 
 
 def ingest_delivery(layout: Layout, source: Source, day: date, memory_limit: str = "4GB",
-                    threads: int = 2) -> DeliveryReport:
+                    threads: int = 2, spill: Path | None = None) -> DeliveryReport:
     """Ingest `raw/<source>/<day>/` into the lake; returns what happened to every file."""
-    con = connect(layout, memory_limit, threads)
+    con = connect(layout, memory_limit, threads, spill)
     try:
         ingestor = DeliveryIngestor(layout, source, day, con)
         folder = layout.delivery(source.name, day)

@@ -35,12 +35,14 @@ def build_args(settings: Settings, run_date: date | str, full_refresh: bool = Fa
     from pipelines.lib.publish.snapshot import published_night
 
     reference = published_night(Layout(settings.data_dir))
+    settings.spill_dir.mkdir(parents=True, exist_ok=True)
     return ["build", *(["--full-refresh"] if full_refresh else []), "--vars", json.dumps({
         "data_dir": str(settings.data_dir),
         "as_of_date": str(run_date),
         "business_tz": settings.timezone,
         "duckdb_memory_limit": settings.duckdb_memory_limit,
         "duckdb_threads": str(settings.duckdb_threads),
+        "duckdb_temp_directory": str(settings.spill_dir),
         **({"gate_reference_date": str(reference)} if reference else {}),
         **({"lake_restate_from": str(lake_restate_from)} if lake_restate_from else {}),
     })]
