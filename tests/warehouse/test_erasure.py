@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 from pipelines.lib.privacy.erasure import erase_requested
@@ -63,6 +64,8 @@ def test_no_lake_or_quarantine_file_holds_the_erased_person(erased):
     assert "dev-k" in text and "MK1" in text                   # everyone else is still there
     assert [v for v in ERASED_VALUES if v in text] == []
     assert "13712345678" not in text.replace("+86", "")
+    # rewritten files keep their own columns: the folder's delivery_date does not become one
+    assert [f for f in files if "delivery_date" in pq.read_schema(f).names] == []
 
 
 def test_the_warehouse_is_rebuilt_without_them_and_its_file_rewritten(erased):
@@ -109,15 +112,21 @@ def test_history_tables_hold_no_row_of_the_erased_customer(erased):
 
 
 def test_a_rerun_night_is_erased_again(erased):
-    """Re-ingesting the night brings the raw rows back; the night's erasure step removes them again."""
+    """Re-ingesting the night brings the raw rows back; ingestion removes them again before the
+    night's build reads anything, so the warehouse needs no second build."""
+    rebuild_log = erased / "warehouse" / "dbt" / f"rebuild-after-erasure-{DAY}.log"
+    rebuilt_before = rebuild_log.stat().st_mtime
     [night] = run_nights([DAY], Settings.from_env(erased))
     assert night.success
     text = "\n".join(parquet_text(f) for f in sorted((erased / "lake").rglob("part-0.parquet")))
     assert [v for v in ERASED_VALUES if v in text] == []
-    statuses = duckdb.sql(f"SELECT status, rows_removed FROM read_parquet('{Layout(erased).erasure_log}') "
-                          f"WHERE status = 'reapplied'").fetchall()
+    statuses = duckdb.sql(f"SELECT status, sum(rows_removed) FROM read_parquet('{Layout(erased).erasure_log}') "
+                          f"WHERE status = 'reapplied' GROUP BY 1").fetchall()
     assert statuses == [("reapplied", 3)]     # ME1's 3 lake rows of the night (quarantine: by raw text only)
-    # the night's build saw them again: the erasure step rebuilt the warehouse without them
+    # removed as each source was ingested (app: 2 rows, pos: 1): the night's build never saw them
+    assert sorted(r for (r,) in duckdb.sql(f"SELECT rows_removed FROM read_parquet('{Layout(erased).erasure_log}') "
+                                          f"WHERE status = 'reapplied'").fetchall()) == [1, 2]
+    assert rebuild_log.stat().st_mtime == rebuilt_before
     assert query(erased, "SELECT count(*) FROM customers WHERE member_id = 'ME1'") == [(0,)]
     assert b"dev-e" not in (erased / "warehouse" / "cdp.duckdb").read_bytes()
     # the three requests are still logged once each

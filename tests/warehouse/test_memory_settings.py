@@ -7,6 +7,8 @@ import os
 import subprocess
 from datetime import date
 
+import duckdb
+
 from pipelines.lib.ingest.delivery import connect
 from pipelines.lib.layout import Layout
 from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR, build_args
@@ -44,3 +46,26 @@ def test_ingestion_spills_where_configured_and_under_the_data_directory_by_defau
     with connect(layout, "500MB", 1, tmp_path / "elsewhere") as con:
         assert con.execute("SELECT current_setting('temp_directory'), current_setting('memory_limit')"
                            ).fetchone() == (str(tmp_path / "elsewhere"), "476.8 MiB")
+
+
+def test_a_build_that_spills_goes_on_to_the_next_model(tmp_path):
+    """A model that outgrows the memory limit spills; the next model opens a new cursor, which
+    must not try to set the spill directory again (DuckDB refuses once it was used)."""
+    project = tmp_path / "project"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text("name: spill\nversion: '1.0.0'\nconfig-version: 2\nprofile: cdp\n"
+                                             "models:\n  spill:\n    +materialized: table\n")
+    (project / "profiles.yml").write_text((PROJECT_DIR / "profiles.yml").read_text())
+    (project / "models" / "big_sort.sql").write_text(
+        "select i, md5(i::varchar) as h from range(3000000) t(i) order by h")
+    (project / "models" / "after.sql").write_text("select count(*) as n from {{ ref('big_sort') }}")
+    settings = Settings(data_dir=tmp_path / "data", duckdb_memory_limit="64MB", duckdb_threads=1)
+    (settings.data_dir / "warehouse").mkdir(parents=True)
+    args = build_args(settings, date(2026, 1, 31))
+    done = subprocess.run(
+        [str(DBT), "run", "--vars", args[args.index("--vars") + 1], "--project-dir", str(project),
+         "--profiles-dir", str(project), "--target-path", str(tmp_path / "target"), "--threads", "1"],
+        cwd=project, capture_output=True, text=True, env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+    assert done.returncode == 0, done.stdout[-3000:]
+    with duckdb.connect(str(settings.data_dir / "warehouse" / "cdp.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT n FROM after").fetchone() == (3000000,)

@@ -11,6 +11,7 @@ from pipelines.lib.ingest.landing import scan
 from pipelines.lib.ingest.report import DeliveryReport
 from pipelines.lib.ingest.sources import SOURCES
 from pipelines.lib.ingest.spec import Source
+from pipelines.lib.privacy.erasure import erase_again
 
 LANDING_ZONE = dg.AssetKey(["raw", "landing_zone"])
 
@@ -52,6 +53,8 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
         settings = lake.settings
         report = ingest_delivery(lake.layout, source, day, settings.duckdb_memory_limit, settings.duckdb_threads,
                                  settings.spill_dir)
+        # people erased earlier leave a rerun or re-delivered night before anything reads it
+        erased_again = erase_again(lake.layout, source.name, day)
         results = []
         for gate in delivery_gates(lake.layout, source, report):
             severity = dg.AssetCheckSeverity.ERROR if gate.name in BLOCKING else dg.AssetCheckSeverity.WARN
@@ -67,6 +70,7 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
             "rows_quarantined": report.total("rows_quarantined"),
             "rows_deduplicated": report.total("rows_deduplicated"),
             "rows_with_warnings": report.total("rows_with_warnings"),
+            "rows_erased_again": erased_again.rows_removed,
             "files": len(report.files),
             "files_refused": len(report.refused),
             "reconciles": report.reconciles,

@@ -8,7 +8,7 @@ in the source specs) holds one of those identifiers; hub and blocked identifiers
 
 Each request is logged once in `lake/_erasure_log.parquet`: when, which customer, the member id
 only as sha256, the sha256 of each erased `type:value` (so a night re-ingested later is erased
-again: every run re-applies earlier erasures to the lake, logged as `reapplied`), how many rows
+again: ingestion applies earlier erasures to each delivery it writes, logged as `reapplied`), how many rows
 of which raw files were removed and which files were rewritten; the request's own lake row then
 keeps only that hash too. A request for a member nobody
 knows is logged as `unknown_member` and changes nothing. The landing zone is not the pipeline's
@@ -16,6 +16,7 @@ to change (raw_exports.md): its retention is the channels' and the landing zone'
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -108,11 +109,12 @@ def _identifiers(con: duckdb.DuckDBPyConnection, layout: Layout, member_id: str)
 
 
 def _rewrite(con: duckdb.DuckDBPyConnection, path: Path, keep: str) -> dict[str, int]:
-    """Rewrite `path` keeping the rows where `keep` holds; returns rows removed per source file."""
-    removed = dict(con.execute(f"SELECT _source_file, count(*) FROM read_parquet('{path}') "
-                               f"WHERE NOT ({keep}) GROUP BY 1").fetchall())
+    """Rewrite `path` keeping the rows where `keep` holds; returns rows removed per source file.
+    The file's own columns only: its folder name (`delivery_date=...`) must not become one."""
+    read = f"read_parquet('{path}', hive_partitioning = false)"
+    removed = dict(con.execute(f"SELECT _source_file, count(*) FROM {read} WHERE NOT ({keep}) GROUP BY 1").fetchall())
     staged = path.with_name(path.name + ".erasing")
-    con.execute(f"COPY (SELECT * FROM read_parquet('{path}') WHERE {keep}) TO '{staged}' "
+    con.execute(f"COPY (SELECT * FROM {read} WHERE {keep}) TO '{staged}' "
                 f"(FORMAT parquet, COMPRESSION zstd)")
     os.replace(staged, path)
     return removed
@@ -134,12 +136,17 @@ class _Removal:
             self.by_file[(store, source_file)] = self.by_file.get((store, source_file), 0) + rows
 
 
-def _erase_lake(con: duckdb.DuckDBPyConnection, layout: Layout, out: _Removal) -> None:
-    """Lake rows whose identifying columns hash (sha256 of `type:value`) into table `erased_keys`."""
+def _erase_lake(con: duckdb.DuckDBPyConnection, layout: Layout, out: _Removal,
+                delivery: tuple[str, date] | None = None) -> None:
+    """Lake rows whose identifying columns hash (sha256 of `type:value`) into table `erased_keys`;
+    every file, or only one delivery's (source, night)."""
     for source in SOURCES.values():
+        if delivery and source.name != delivery[0]:
+            continue
         for entity in source.entities:
             columns = [(f.column, f.identifies) for f in entity.fields if f.identifies]
-            paths = sorted(layout.lake_entity(source.name, entity.name).glob("*/part-0.parquet"))
+            pattern = f"delivery_date={delivery[1].isoformat()}/part-0.parquet" if delivery else "*/part-0.parquet"
+            paths = sorted(layout.lake_entity(source.name, entity.name).glob(pattern))
             if not columns or not paths:
                 continue
             match = " OR ".join(f"sha256('{t}:' || \"{c}\") IN (SELECT key FROM erased_keys)" for c, t in columns)
@@ -177,7 +184,8 @@ def erase_requested(layout: Layout, run_date: date) -> ErasureReport:
 
 def erase_members(layout: Layout, run_date: date, requests: list[tuple[str, object, bool]]) -> ErasureReport:
     """Apply these requests ((member_id, requested_at, already logged as unknown)) to the lake and
-    quarantine and log them; then apply all earlier ones again. `cdp erase` comes in here too."""
+    quarantine and log them. `cdp erase` comes in here too. Earlier requests need no second pass
+    over the lake: ingestion applies them to each delivery it writes (`erase_again`)."""
     report = ErasureReport()
     log_rows = []
     with duckdb.connect() as con:
@@ -202,28 +210,34 @@ def erase_members(layout: Layout, run_date: date, requests: list[tuple[str, obje
             report.rows_removed += removal.rows
             report.files_rewritten += removal.files
             log_rows.append((member_id, customer_id, requested_at, "erased", _keys(identifiers), removal))
-        again = _reapply(con, layout)
-        if again.rows:
-            report.rows_removed += again.rows
-            report.files_rewritten += again.files
-            log_rows.append((None, None, None, "reapplied", [], again))
         if log_rows:
             _append_log(layout, run_date, log_rows)
             _hash_applied_requests(con, layout)
     return report
 
 
-def _reapply(con: duckdb.DuckDBPyConnection, layout: Layout) -> _Removal:
-    """Earlier erasures, applied again to the lake by identifier hash (clear values are gone)."""
+def erase_again(layout: Layout, source: str, day: date) -> ErasureReport:
+    """Earlier erasures applied to one delivery just ingested, before anything reads it: a rerun
+    or re-delivered night brings back raw rows of people already erased (by identifier hash:
+    their clear values are gone). The night's build then never sees them, so it needs no second
+    build; logged as `reapplied`. Requests re-ingested by the CRM keep only their hash again."""
+    report = ErasureReport()
     log = layout.erasure_log
-    earlier = (f"SELECT unnest(identifier_sha256) AS key FROM read_parquet('{log}') WHERE status = 'erased'"
-               if log.exists() else "SELECT NULL::VARCHAR AS key WHERE false")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE erased_keys AS {earlier}")
-    removal = _Removal()
-    [[n]] = con.execute("SELECT count(*) FROM erased_keys").fetchall()
-    if n:
-        _erase_lake(con, layout, removal)
-    return removal
+    if not log.exists():
+        return report
+    with duckdb.connect() as con:
+        con.execute("SET enable_progress_bar = false")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE erased_keys AS SELECT unnest(identifier_sha256) AS key "
+                    f"FROM read_parquet('{log}') WHERE status = 'erased'")
+        removal = _Removal()
+        if con.execute("SELECT count(*) FROM erased_keys").fetchone()[0]:
+            _erase_lake(con, layout, removal, (source, day))
+        if removal.rows:
+            report.rows_removed, report.files_rewritten = removal.rows, removal.files
+            _append_log(layout, day, [(None, None, None, "reapplied", [], removal)])
+        if source == "crm":
+            _hash_applied_requests(con, layout)
+    return report
 
 
 def _hash_applied_requests(con: duckdb.DuckDBPyConnection, layout: Layout) -> None:
@@ -231,11 +245,12 @@ def _hash_applied_requests(con: duckdb.DuckDBPyConnection, layout: Layout) -> No
     the id does not."""
     done = f"SELECT member_id_sha256 FROM read_parquet('{layout.erasure_log}') WHERE status = 'erased'"
     for path in sorted(layout.lake_entity("crm", "erasure_requests").glob("*/part-0.parquet")):
-        [[clear]] = con.execute(f"SELECT count(*) FROM read_parquet('{path}') WHERE sha256(member_id) IN ({done})").fetchall()
+        read = f"read_parquet('{path}', hive_partitioning = false)"
+        [[clear]] = con.execute(f"SELECT count(*) FROM {read} WHERE sha256(member_id) IN ({done})").fetchall()
         if clear:
             staged = path.with_name(path.name + ".erasing")
             con.execute(f"COPY (SELECT * REPLACE (CASE WHEN sha256(member_id) IN ({done}) THEN sha256(member_id) "
-                        f"ELSE member_id END AS member_id) FROM read_parquet('{path}')) TO '{staged}' "
+                        f"ELSE member_id END AS member_id) FROM {read}) TO '{staged}' "
                         f"(FORMAT parquet, COMPRESSION zstd)")
             os.replace(staged, path)
 
@@ -249,8 +264,11 @@ def _append_log(layout: Layout, run_date: date, rows: list[tuple]) -> None:
         for m, c, r, s, keys, removal in rows], schema=LOG_SCHEMA)
     path = layout.erasure_log
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        table = pa.concat_tables([pq.read_table(path, schema=LOG_SCHEMA), table])
-    staged = path.with_name(path.name + ".writing")
-    pq.write_table(table, staged)
-    os.replace(staged, path)
+    # ingestion steps of several sources may append at once (erase_again)
+    with open(path.with_name(".erasure_log.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
+            table = pa.concat_tables([pq.read_table(path, schema=LOG_SCHEMA), table])
+        staged = path.with_name(path.name + f".writing{os.getpid()}")
+        pq.write_table(table, staged)
+        os.replace(staged, path)
