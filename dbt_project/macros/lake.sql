@@ -33,31 +33,54 @@ qualify row_number() over (partition by {{ key }} order by delivery_date) = 1
     its version in the ingest log differs from the one loaded (new, re-ingested, gone, or after
     the night being built); everything from the earliest such delivery on is deleted and
     loaded again, so first-delivery-wins dedupe sees the deliveries in order, as a full read
-    would. `lake_restate_from` forces the restatement from a date: ingestion and erasure are
-    the only writers of the lake, and erasure rewrites files without a new ingest log entry. -#}
+    would. Ingestion and erasure are the only writers of the lake, so a delivery's version is
+    its ingest log rows and the erasure log's rewrites of its files. -#}
 {% macro incremental_by_delivery() %}
 {{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail', tags=['by_delivery'],
           pre_hook="{{ forget_restated_deliveries() }}", post_hook="{{ record_loaded_deliveries() }}") }}
 {% endmacro %}
 
-{#- The ingest log's version of each delivery of this staging model's source, up to the night. -#}
+{#- The version of each delivery of this staging model's source, up to the night: what the
+    ingest log says was written, and every time erasure rewrote one of its files since. -#}
 {% macro delivery_versions() -%}
-select delivery_date,
-    md5(string_agg(concat_ws(':', file, file_sha256, status, rows_in_lake), ',' order by file, file_sha256)) as version
-from read_parquet('{{ var("data_dir") }}/lake/_ingest_log.parquet')
-where source = '{{ this.identifier[4:].split("__")[0] }}' and delivery_date <= {{ as_of_date() }}
-group by delivery_date
+{%- set source = this.identifier[4:].split("__")[0] -%}
+with ingested as (
+    select delivery_date, list((file, file_sha256, status, rows_in_lake) order by file, file_sha256)::varchar as entries
+    from read_parquet('{{ var("data_dir") }}/lake/_ingest_log.parquet')
+    where source = '{{ source }}' and delivery_date <= {{ as_of_date() }}
+    group by delivery_date
+),
+
+erased as (
+{%- if erasure_log_exists() %}
+    select cast(regexp_extract(file, 'delivery_date=([0-9-]+)/', 1) as date) as delivery_date,
+        list((run_date, status, member_id_sha256, rows_removed)
+             order by run_date, status, member_id_sha256, rows_removed)::varchar as entries
+    from (select *, unnest(files_rewritten) as file from read_parquet('{{ var("data_dir") }}/lake/_erasure_log.parquet'))
+    where file like 'lake/{{ source }}/%'
+    group by all
+{%- else %}
+    select null::date as delivery_date, null::varchar as entries where false
+{%- endif %}
+)
+
+select i.delivery_date, md5(i.entries || coalesce(e.entries, '')) as version
+from ingested i left join erased e on e.delivery_date = i.delivery_date
+{%- endmacro %}
+
+{% macro erasure_log_exists() -%}
+{%- if not execute -%}{{ return(false) }}{%- endif -%}
+{%- set found = run_query("select count(*) from glob('" ~ var("data_dir") ~ "/lake/_erasure_log.parquet')") -%}
+{{ return(found.columns[0].values()[0] > 0) }}
 {%- endmacro %}
 
 {#- The first delivery to load again, as a date literal (the day after the night: nothing). -#}
 {% macro restated_from() -%}
 {%- if not execute -%}{{ return("date '0001-01-01'") }}{%- endif -%}
-{%- set forced = var('lake_restate_from', none) -%}
 {%- set loads = adapter.get_relation(this.database, this.schema, 'delivery_loads') -%}
 {%- if loads is none -%}{{ return("date '0001-01-01'") }}{%- endif -%}
 {%- set found = run_query(
-    "select coalesce(least(min(coalesce(l.delivery_date, d.delivery_date))"
-    ~ (", date '" ~ forced ~ "'" if forced else "") ~ "), " ~ as_of_date() ~ " + 1) from ("
+    "select coalesce(min(coalesce(l.delivery_date, d.delivery_date)), " ~ as_of_date() ~ " + 1) from ("
     ~ delivery_versions() ~ ") l full join (select delivery_date, version from " ~ loads
     ~ " where model = '" ~ this.identifier ~ "') d on d.delivery_date = l.delivery_date"
     ~ " where l.version is distinct from d.version") -%}

@@ -5,13 +5,14 @@ Real `dbt build`s over a copy of the month; the comparison is the audit's own
 from __future__ import annotations
 
 import gzip
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import duckdb
 import pytest
 
 from pipelines.lib.layout import Layout
-from pipelines.lib.warehouse.replay import Difference, built_night, full_refresh_differences
+from pipelines.lib.privacy.erasure import erase_members
+from pipelines.lib.warehouse.replay import Difference, NothingToCompare, built_night, full_refresh_differences
 from pipelines.runner import run_night
 from tests.conftest import WORLD_DAYS, WORLD_START
 from tests.warehouse.conftest import dbt_build, query
@@ -64,6 +65,27 @@ def test_a_redelivered_night_is_loaded_again_with_everything_after_it(month_copy
     assert before[day] - after[day] == 1
     assert {d: n for d, n in after.items() if d != day} == {d: n for d, n in before.items() if d != day}
     assert full_refresh_differences(settings) == (LAST, [])
+
+
+def test_an_erasure_reaches_the_incremental_tables_even_without_its_own_rebuild(month_copy):
+    """Erasure rewrites lake files without a new ingest log entry; the erasure log is part of a
+    delivery's version, so any later build reloads them (a failed or skipped rebuild included)."""
+    data_dir, settings = month_copy
+    [(member, rows)] = query(data_dir, "SELECT member_id, count(*) FROM stg_app__events WHERE member_id IS NOT NULL "
+                                       "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1")
+    assert rows > 1
+    report = erase_members(Layout(data_dir), LAST, [(member, datetime(2026, 1, 30, 8), False)])
+    assert report.erased == 1 and report.rows_removed >= rows
+    dbt_build(data_dir, str(LAST))          # an ordinary night's build: nothing says "erasure"
+    assert query(data_dir, "SELECT count(*) FROM stg_app__events WHERE member_id = ?", member) == [(0,)]
+    assert full_refresh_differences(settings) == (LAST, [])
+
+
+def test_the_audit_refuses_to_compare_what_was_never_built(tmp_path):
+    (tmp_path / "warehouse").mkdir()
+    duckdb.connect(str(Layout(tmp_path).warehouse)).close()
+    with pytest.raises(NothingToCompare, match="no incremental table was built yet"):
+        built_night(Layout(tmp_path).warehouse)
 
 
 def test_the_nightly_job_leaves_the_weekly_audit_out():

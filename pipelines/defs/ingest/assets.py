@@ -11,7 +11,6 @@ from pipelines.lib.ingest.landing import scan
 from pipelines.lib.ingest.report import DeliveryReport
 from pipelines.lib.ingest.sources import SOURCES
 from pipelines.lib.ingest.spec import Source
-from pipelines.lib.privacy.erasure import erase_again
 
 LANDING_ZONE = dg.AssetKey(["raw", "landing_zone"])
 
@@ -53,8 +52,6 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
         settings = lake.settings
         report = ingest_delivery(lake.layout, source, day, settings.duckdb_memory_limit, settings.duckdb_threads,
                                  settings.spill_dir)
-        # people erased earlier leave a rerun or re-delivered night before anything reads it
-        erased_again = erase_again(lake.layout, source.name, day)
         results = []
         for gate in delivery_gates(lake.layout, source, report):
             severity = dg.AssetCheckSeverity.ERROR if gate.name in BLOCKING else dg.AssetCheckSeverity.WARN
@@ -70,7 +67,7 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
             "rows_quarantined": report.total("rows_quarantined"),
             "rows_deduplicated": report.total("rows_deduplicated"),
             "rows_with_warnings": report.total("rows_with_warnings"),
-            "rows_erased_again": erased_again.rows_removed,
+            "rows_erased_again": report.rows_erased_again,
             "files": len(report.files),
             "files_refused": len(report.refused),
             "reconciles": report.reconciles,

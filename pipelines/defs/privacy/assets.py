@@ -24,12 +24,12 @@ def erasures(context: dg.AssetExecutionContext, lake: LakeResource, dbt: DbtCliR
     db = lake.layout.warehouse
     report = erase_requested(lake.layout, day)
     history_rows = 0
-    # a rerun night re-ingests erased people and the build saw them: re-applied rows count too
+    # the build saw them: build again without them (the incremental tables reload the deliveries
+    # whose files were rewritten: the erasure log is part of a delivery's version)
     if report.erased or report.rows_removed:
         log = db.parent / "dbt" / f"rebuild-after-erasure-{day}.log"
         with open(log, "w") as out, contextlib.redirect_stdout(out):
-            args = build_args(lake.settings, day, lake_restate_from=report.first_lake_delivery())
-            dbt.cli(args, manifest=MANIFEST, target_path=db.parent / "dbt").wait()
+            dbt.cli(build_args(lake.settings, day), manifest=MANIFEST, target_path=db.parent / "dbt").wait()
         history_rows = forget_history(db, lake.layout.erasure_log)
         compact(db)
     return dg.MaterializeResult(metadata={

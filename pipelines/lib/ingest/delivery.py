@@ -24,6 +24,7 @@ from pipelines.lib.ingest.reading import RefusedFile, count_records, detect_enco
 from pipelines.lib.ingest.report import DeliveryReport, FileReport
 from pipelines.lib.ingest.spec import Entity, Source
 from pipelines.lib.layout import Layout, remove_dir, replace_dir
+from pipelines.lib.privacy.erasure import erase_again
 
 LINEAGE = ("_source_file", "_source_line", "_file_sha256", "_ingested_at", "_warnings")
 
@@ -175,23 +176,27 @@ class DeliveryIngestor:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         rows_per_entity: dict[str, int] = {}
+        staged: dict[str, Path] = {}
         for e in self.source.entities:
             self._parse(e)
             self.con.execute(f"CREATE OR REPLACE TABLE fate_{e.name} AS "
                              f"{fate_sql(e, f'parsed_{e.name}', self._prior_relation(e))}")
-            staged = staging / e.name / "part-0.parquet"
-            staged.parent.mkdir(parents=True)
+            staged[e.name] = staging / e.name / "part-0.parquet"
+            staged[e.name].parent.mkdir(parents=True)
             columns = ", ".join(f'p."{c}"' for c in (*e.columns, *LINEAGE))
             self.con.execute(f"COPY (SELECT {columns} FROM parsed_{e.name} p WHERE p.rowid IN "
                              f"(SELECT _row FROM fate_{e.name} WHERE _fate = 'lake') ORDER BY p._file_order, p._source_line) "
-                             f"TO '{staged}' (FORMAT parquet, COMPRESSION zstd)")
-            target = self.layout.lake_partition(self.source.name, e.name, self.day)
-            target.mkdir(parents=True, exist_ok=True)
-            os.replace(staged, target / "part-0.parquet")
+                             f"TO '{staged[e.name]}' (FORMAT parquet, COMPRESSION zstd)")
             rows_per_entity[e.name] = self.con.execute(
                 f"SELECT count(*) FROM fate_{e.name} WHERE _fate = 'lake'").fetchone()[0]
             self._count_fates(e)
-        report = DeliveryReport(self.source.name, self.day, self.files, rows_per_entity)
+        # people erased earlier leave a rerun or re-delivered night before any reader sees it
+        erased_again = erase_again(self.layout, self.source.name, self.day, staged)
+        for name, path in staged.items():
+            target = self.layout.lake_partition(self.source.name, name, self.day)
+            target.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target / "part-0.parquet")
+        report = DeliveryReport(self.source.name, self.day, self.files, rows_per_entity, rows_erased_again=erased_again)
         self._write_quarantine(staging, report)
         write_log(self.layout, report)
         shutil.rmtree(staging, ignore_errors=True)

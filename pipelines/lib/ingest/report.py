@@ -52,6 +52,7 @@ class DeliveryReport:
     rows_per_entity: dict[str, int]
     reason_counts: dict[str, int] = field(default_factory=dict)
     quarantine_samples: list[str] = field(default_factory=list)
+    rows_erased_again: int = 0  # rows of people erased earlier, removed before the lake saw them
 
     def total(self, column: str) -> int:
         return sum(getattr(f, column) for f in self.files)

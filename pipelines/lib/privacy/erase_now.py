@@ -82,8 +82,7 @@ def erase_member(settings: Settings, member_id: str) -> EraseOutcome:
         # named by time, never by the member id: file names outlive the erasure
         log = layout.warehouse.parent / "dbt" / f"rebuild-after-erase-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.log"
         with open(log, "w") as out, contextlib.redirect_stdout(out):
-            done = subprocess.run([str(DBT), *build_args(settings, night, lake_restate_from=report.first_lake_delivery()),
-                                   "--project-dir", str(PROJECT_DIR),
+            done = subprocess.run([str(DBT), *build_args(settings, night), "--project-dir", str(PROJECT_DIR),
                                    "--profiles-dir", str(PROJECT_DIR), "--target-path",
                                    str(layout.warehouse.parent / "dbt")],
                                   cwd=PROJECT_DIR, stdout=out, stderr=subprocess.STDOUT,

@@ -19,7 +19,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -50,13 +49,6 @@ class ErasureReport:
     unknown_members: int = 0
     rows_removed: int = 0
     files_rewritten: list[str] = field(default_factory=list)
-
-    def first_lake_delivery(self) -> date | None:
-        """The earliest delivery whose lake files were rewritten: the warehouse's incremental
-        tables reload from it (they only notice deliveries the ingest log says changed)."""
-        days = [date.fromisoformat(m.group(1)) for f in self.files_rewritten
-                if f.startswith("lake/") and (m := re.search(r"delivery_date=(\d{4}-\d{2}-\d{2})", f))]
-        return min(days, default=None)
 
 
 def _pending(con: duckdb.DuckDBPyConnection, layout: Layout, run_date: date) -> list[tuple[str, object, bool]]:
@@ -136,20 +128,21 @@ class _Removal:
             self.by_file[(store, source_file)] = self.by_file.get((store, source_file), 0) + rows
 
 
-def _erase_lake(con: duckdb.DuckDBPyConnection, layout: Layout, out: _Removal,
-                delivery: tuple[str, date] | None = None) -> None:
-    """Lake rows whose identifying columns hash (sha256 of `type:value`) into table `erased_keys`;
-    every file, or only one delivery's (source, night)."""
+def _matches_erased_keys(entity) -> str | None:
+    """SQL true for a row whose identifying columns hash into table `erased_keys` (None: the
+    entity identifies nobody)."""
+    columns = [(f.column, f.identifies) for f in entity.fields if f.identifies]
+    return " OR ".join(f"sha256('{t}:' || \"{c}\") IN (SELECT key FROM erased_keys)" for c, t in columns) or None
+
+
+def _erase_lake(con: duckdb.DuckDBPyConnection, layout: Layout, out: _Removal) -> None:
+    """Lake rows whose identifying columns hash (sha256 of `type:value`) into table `erased_keys`."""
     for source in SOURCES.values():
-        if delivery and source.name != delivery[0]:
-            continue
         for entity in source.entities:
-            columns = [(f.column, f.identifies) for f in entity.fields if f.identifies]
-            pattern = f"delivery_date={delivery[1].isoformat()}/part-0.parquet" if delivery else "*/part-0.parquet"
-            paths = sorted(layout.lake_entity(source.name, entity.name).glob(pattern))
-            if not columns or not paths:
+            paths = sorted(layout.lake_entity(source.name, entity.name).glob("*/part-0.parquet"))
+            match = _matches_erased_keys(entity)
+            if not match or not paths:
                 continue
-            match = " OR ".join(f"sha256('{t}:' || \"{c}\") IN (SELECT key FROM erased_keys)" for c, t in columns)
             hits = con.execute(f"SELECT DISTINCT filename FROM read_parquet(?, filename = true) WHERE {match}",
                                [[str(p) for p in paths]]).fetchall()
             for (name,) in sorted(hits):
@@ -175,8 +168,8 @@ def _keys(identifiers: list[tuple[str, str]]) -> list[str]:
 
 
 def erase_requested(layout: Layout, run_date: date) -> ErasureReport:
-    """Apply every erasure request delivered up to `run_date` and not applied yet; then apply all
-    earlier ones again to the lake (a rerun night re-ingests raw files that still hold them)."""
+    """Apply every erasure request delivered up to `run_date` and not applied yet (earlier ones
+    are applied again by ingestion to each delivery it writes: `erase_again`)."""
     with duckdb.connect() as con:
         pending = _pending(con, layout, run_date)
     return erase_members(layout, run_date, pending)
@@ -216,35 +209,41 @@ def erase_members(layout: Layout, run_date: date, requests: list[tuple[str, obje
     return report
 
 
-def erase_again(layout: Layout, source: str, day: date) -> ErasureReport:
-    """Earlier erasures applied to one delivery just ingested, before anything reads it: a rerun
-    or re-delivered night brings back raw rows of people already erased (by identifier hash:
-    their clear values are gone). The night's build then never sees them, so it needs no second
-    build; logged as `reapplied`. Requests re-ingested by the CRM keep only their hash again."""
-    report = ErasureReport()
+def erase_again(layout: Layout, source: str, day: date, staged: dict[str, Path]) -> int:
+    """Earlier erasures applied to a delivery's lake files while they are still staged (entity ->
+    file), before they are renamed into the lake: a rerun or re-delivered night brings back raw
+    rows of people already erased (matched by identifier hash: their clear values are gone), and
+    no reader ever sees them. Logged as `reapplied` under the lake paths; requests the CRM
+    delivers again keep only their hash. Returns the rows removed."""
     log = layout.erasure_log
     if not log.exists():
-        return report
+        return 0
+    removal = _Removal()
     with duckdb.connect() as con:
         con.execute("SET enable_progress_bar = false")
         con.execute(f"CREATE OR REPLACE TEMP TABLE erased_keys AS SELECT unnest(identifier_sha256) AS key "
                     f"FROM read_parquet('{log}') WHERE status = 'erased'")
-        removal = _Removal()
-        if con.execute("SELECT count(*) FROM erased_keys").fetchone()[0]:
-            _erase_lake(con, layout, removal, (source, day))
-        if removal.rows:
-            report.rows_removed, report.files_rewritten = removal.rows, removal.files
-            _append_log(layout, day, [(None, None, None, "reapplied", [], removal)])
-        if source == "crm":
-            _hash_applied_requests(con, layout)
-    return report
+        for entity in SOURCES[source].entities:
+            path, match = staged.get(entity.name), _matches_erased_keys(entity)
+            if path is None or match is None:
+                continue
+            hits = con.execute(f"SELECT count(*) FROM read_parquet('{path}', hive_partitioning = false) "
+                               f"WHERE {match}").fetchone()[0]
+            if hits:
+                lake_file = layout.lake_partition(source, entity.name, day) / "part-0.parquet"
+                removal.add("lake", layout.relative(lake_file), _rewrite(con, path, f"NOT coalesce({match}, false)"))
+        if source == "crm" and "erasure_requests" in staged:
+            _hash_applied_requests(con, layout, [staged["erasure_requests"]])
+    if removal.rows:
+        _append_log(layout, day, [(None, None, None, "reapplied", [], removal)])
+    return removal.rows
 
 
-def _hash_applied_requests(con: duckdb.DuckDBPyConnection, layout: Layout) -> None:
-    """Applied requests keep only sha256(member_id) in the lake: the request stays on record,
-    the id does not."""
+def _hash_applied_requests(con: duckdb.DuckDBPyConnection, layout: Layout, paths: list[Path] | None = None) -> None:
+    """Applied requests keep only sha256(member_id) in the lake (every request file, or these):
+    the request stays on record, the id does not."""
     done = f"SELECT member_id_sha256 FROM read_parquet('{layout.erasure_log}') WHERE status = 'erased'"
-    for path in sorted(layout.lake_entity("crm", "erasure_requests").glob("*/part-0.parquet")):
+    for path in paths or sorted(layout.lake_entity("crm", "erasure_requests").glob("*/part-0.parquet")):
         read = f"read_parquet('{path}', hive_partitioning = false)"
         [[clear]] = con.execute(f"SELECT count(*) FROM {read} WHERE sha256(member_id) IN ({done})").fetchall()
         if clear:

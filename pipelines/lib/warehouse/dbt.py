@@ -25,12 +25,10 @@ FULL_REFRESH_TAG = "cdp/full_refresh"
 _SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests", "specs")
 
 
-def build_args(settings: Settings, run_date: date | str, full_refresh: bool = False,
-               lake_restate_from: date | None = None) -> list[str]:
+def build_args(settings: Settings, run_date: date | str, full_refresh: bool = False) -> list[str]:
     """`dbt build` for one night: which data directory, which night, which time zone, limits, and
     the last night every gate passed (the drift gates' reference). `full_refresh` reloads every
-    delivery into the incremental tables; `lake_restate_from` reloads the deliveries from that date
-    on (erasure rewrote their lake files)."""
+    delivery into the incremental tables."""
     from pipelines.lib.layout import Layout
     from pipelines.lib.publish.snapshot import published_night
 
@@ -44,7 +42,6 @@ def build_args(settings: Settings, run_date: date | str, full_refresh: bool = Fa
         "duckdb_threads": str(settings.duckdb_threads),
         "duckdb_temp_directory": str(settings.spill_dir),
         **({"gate_reference_date": str(reference)} if reference else {}),
-        **({"lake_restate_from": str(lake_restate_from)} if lake_restate_from else {}),
     })]
 
 

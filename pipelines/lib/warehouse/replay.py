@@ -34,23 +34,34 @@ class Difference:
                 f"{self.only_full_refresh} only in a full refresh")
 
 
-def built_night(warehouse: Path) -> date | None:
-    """The night the incremental tables were last built for (None before the first build)."""
+class NothingToCompare(Exception):
+    """The incremental tables cannot be compared yet (never built, or built for different nights)."""
+
+
+def built_night(warehouse: Path) -> date:
+    """The night the incremental tables were last built for; NothingToCompare when they were
+    never built or disagree (one failed to load: run the night again)."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         if not con.execute("SELECT count(*) FROM information_schema.tables "
                            "WHERE table_name = 'delivery_loads'").fetchone()[0]:
-            return None
-        return con.execute("SELECT max(as_of_date) FROM delivery_loads").fetchone()[0]
+            raise NothingToCompare("no incremental table was built yet")
+        nights = dict(con.execute("SELECT model, max(as_of_date) FROM delivery_loads GROUP BY 1").fetchall())
+    if not nights:
+        raise NothingToCompare("no incremental table was built yet")
+    if len(set(nights.values())) > 1:
+        raise NothingToCompare("the incremental tables were last built for different nights ("
+                               + ", ".join(f"{m} {d}" for m, d in sorted(nights.items())) + "): run the night again")
+    return next(iter(nights.values()))
 
 
-def full_refresh_differences(settings: Settings) -> tuple[date | None, list[Difference]]:
-    """(night compared, differing tables). Raises with dbt's log when the rebuild fails."""
+def full_refresh_differences(settings: Settings) -> tuple[date, list[Difference]]:
+    """(night compared, differing tables). Compares with the lake as it is now: run it after a
+    night's build, not between a re-ingestion and its build. Raises NothingToCompare, or with
+    dbt's log when the rebuild fails."""
     from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR, build_args
 
     layout = Layout(settings.data_dir)
     night = built_night(layout.warehouse)
-    if night is None:
-        return None, []
     layout.staging.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="full-refresh-", dir=layout.staging) as tmp:
         scratch = Path(tmp)
