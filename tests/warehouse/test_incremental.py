@@ -13,7 +13,7 @@ import pytest
 from pipelines.lib.layout import Layout
 from pipelines.lib.privacy.erasure import erase_members
 from pipelines.lib.warehouse.replay import Difference, NothingToCompare, built_night, full_refresh_differences
-from pipelines.runner import run_night
+from pipelines.runner import run_night, run_nights
 from tests.conftest import WORLD_DAYS, WORLD_START
 from tests.warehouse.conftest import dbt_build, query
 
@@ -64,6 +64,21 @@ def test_a_redelivered_night_is_loaded_again_with_everything_after_it(month_copy
     after = loaded(data_dir, "stg_app__events")
     assert before[day] - after[day] == 1
     assert {d: n for d, n in after.items() if d != day} == {d: n for d, n in before.items() if d != day}
+    assert full_refresh_differences(settings) == (LAST, [])
+
+
+def test_a_full_refresh_reloads_every_delivery_and_keeps_the_history_tables(month_copy, monkeypatch):
+    """`cdp run --full-refresh` (a staging SQL change would not be noticed otherwise): the
+    incremental tables are rebuilt from the lake, the nights the history tables remember stay."""
+    data_dir, settings = month_copy
+    monkeypatch.setenv("CDP_DAGSTER_STORAGE", str(data_dir / ".dagster"))
+    with duckdb.connect(str(Layout(data_dir).warehouse)) as con:
+        con.execute("UPDATE stg_app__events SET page_url = 'stale' WHERE delivery_date = ?", [WORLD_START])
+    history = query(data_dir, "SELECT count(DISTINCT as_of_date), count(*) FROM customer_traits")
+    [night] = run_nights([LAST], settings, full_refresh=True)
+    assert night.success, night.explain()
+    assert query(data_dir, "SELECT count(*) FROM stg_app__events WHERE page_url = 'stale'") == [(0,)]
+    assert query(data_dir, "SELECT count(DISTINCT as_of_date), count(*) FROM customer_traits") == history
     assert full_refresh_differences(settings) == (LAST, [])
 
 

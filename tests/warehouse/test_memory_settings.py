@@ -11,7 +11,7 @@ import duckdb
 
 from pipelines.lib.ingest.delivery import connect
 from pipelines.lib.layout import Layout
-from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR, build_args
+from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR, night_vars
 from pipelines.settings import Settings
 
 
@@ -21,12 +21,12 @@ def test_dbt_runs_with_the_configured_memory_limit_threads_and_spill_directory(t
     monkeypatch.setenv("CDP_DUCKDB_SPILL_DIR", str(tmp_path / "spill"))
     settings = Settings.from_env(tmp_path / "data")
     (settings.data_dir / "warehouse").mkdir(parents=True)
-    args = build_args(settings, date(2026, 1, 31))
+    night = night_vars(settings, date(2026, 1, 31))
     assert (tmp_path / "spill").is_dir()        # created before dbt needs it
     done = subprocess.run(
         [str(DBT), "show", "--inline", "select current_setting('memory_limit') as memory, "
          "current_setting('threads') as threads, current_setting('temp_directory') as spill",
-         "--vars", args[args.index("--vars") + 1], "--output", "json", "--log-format", "json",
+         "--vars", night, "--output", "json", "--log-format", "json",
          "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
          "--target-path", str(tmp_path / "target")],
         cwd=PROJECT_DIR, capture_output=True, text=True, env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
@@ -61,9 +61,8 @@ def test_a_build_that_spills_goes_on_to_the_next_model(tmp_path):
     (project / "models" / "after.sql").write_text("select count(*) as n from {{ ref('big_sort') }}")
     settings = Settings(data_dir=tmp_path / "data", duckdb_memory_limit="64MB", duckdb_threads=1)
     (settings.data_dir / "warehouse").mkdir(parents=True)
-    args = build_args(settings, date(2026, 1, 31))
     done = subprocess.run(
-        [str(DBT), "run", "--vars", args[args.index("--vars") + 1], "--project-dir", str(project),
+        [str(DBT), "run", "--vars", night_vars(settings, date(2026, 1, 31)), "--project-dir", str(project),
          "--profiles-dir", str(project), "--target-path", str(tmp_path / "target"), "--threads", "1"],
         cwd=project, capture_output=True, text=True, env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
     assert done.returncode == 0, done.stdout[-3000:]

@@ -26,15 +26,19 @@ _SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tes
 
 
 def build_args(settings: Settings, run_date: date | str, full_refresh: bool = False) -> list[str]:
-    """`dbt build` for one night: which data directory, which night, which time zone, limits, and
-    the last night every gate passed (the drift gates' reference). `full_refresh` reloads every
-    delivery into the incremental tables."""
+    """`dbt build` for one night; `full_refresh` reloads every delivery into the incremental tables."""
+    return ["build", *(["--full-refresh"] if full_refresh else []), "--vars", night_vars(settings, run_date)]
+
+
+def night_vars(settings: Settings, run_date: date | str) -> str:
+    """dbt's `--vars` for one night: which data directory, which night, which time zone, limits
+    and spill directory, and the last night every gate passed (the drift gates' reference)."""
     from pipelines.lib.layout import Layout
     from pipelines.lib.publish.snapshot import published_night
 
     reference = published_night(Layout(settings.data_dir))
     settings.spill_dir.mkdir(parents=True, exist_ok=True)
-    return ["build", *(["--full-refresh"] if full_refresh else []), "--vars", json.dumps({
+    return json.dumps({
         "data_dir": str(settings.data_dir),
         "as_of_date": str(run_date),
         "business_tz": settings.timezone,
@@ -42,7 +46,7 @@ def build_args(settings: Settings, run_date: date | str, full_refresh: bool = Fa
         "duckdb_threads": str(settings.duckdb_threads),
         "duckdb_temp_directory": str(settings.spill_dir),
         **({"gate_reference_date": str(reference)} if reference else {}),
-    })]
+    })
 
 
 def _newest_source_mtime() -> float:

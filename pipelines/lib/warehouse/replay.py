@@ -58,7 +58,7 @@ def full_refresh_differences(settings: Settings) -> tuple[date, list[Difference]
     """(night compared, differing tables). Compares with the lake as it is now: run it after a
     night's build, not between a re-ingestion and its build. Raises NothingToCompare, or with
     dbt's log when the rebuild fails."""
-    from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR, build_args
+    from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR, night_vars
 
     layout = Layout(settings.data_dir)
     night = built_night(layout.warehouse)
@@ -67,10 +67,9 @@ def full_refresh_differences(settings: Settings) -> tuple[date, list[Difference]
         scratch = Path(tmp)
         (scratch / "warehouse").mkdir()
         (scratch / "lake").symlink_to(layout.lake.resolve())
-        args = build_args(replace(settings, data_dir=scratch), night)
-        vars_at = args.index("--vars") + 1
         done = subprocess.run(
-            [str(DBT), "run", "--select", f"tag:{TAG}", "--vars", args[vars_at], "--project-dir", str(PROJECT_DIR),
+            [str(DBT), "run", "--select", f"tag:{TAG}", "--vars", night_vars(replace(settings, data_dir=scratch), night),
+             "--project-dir", str(PROJECT_DIR),
              "--profiles-dir", str(PROJECT_DIR), "--target-path", str(scratch / "dbt")],
             cwd=PROJECT_DIR, capture_output=True, text=True,
             env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
