@@ -1,0 +1,68 @@
+"""A night's erasure requests applied together, in one pass over the lake and the quarantine:
+each request is logged with what it removed, and a row holding two requested people's
+identifiers is removed once and counted once."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.lib.layout import Layout
+from pipelines.lib.privacy.erasure import erase_members
+
+DAY = date(2026, 3, 2)
+
+
+def write(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows), path)
+
+
+def rows_of(path: Path) -> list[tuple]:
+    return duckdb.sql(f"SELECT * FROM read_parquet('{path}', hive_partitioning = false) ORDER BY ALL").fetchall()
+
+
+def test_requests_of_one_night_are_applied_together_and_each_row_counted_once(tmp_path):
+    layout = Layout(tmp_path)
+    members = layout.lake_partition("crm", "members", DAY) / "part-0.parquet"
+    write(members, [
+        {"member_id": "M000101", "phone": "+8613700000001", "email": "a@qq.com", "_source_file": "crm/members.csv"},
+        {"member_id": "M000102", "phone": "+8613700000002", "email": "b@qq.com", "_source_file": "crm/members.csv"},
+        {"member_id": "M000103", "phone": "+8613700000003", "email": "c@qq.com", "_source_file": "crm/members.csv"}])
+    events = layout.lake_partition("app", "events", DAY) / "part-0.parquet"
+    event = {"anonymous_id": None, "user_id": None, "referrer_id": None, "trait_phone": None, "trait_email": None,
+             "_source_file": "app/events.jsonl"}
+    write(events, [
+        {**event, "anonymous_id": "dev-a", "user_id": "M000101"},
+        {**event, "anonymous_id": "dev-b", "trait_phone": "+8613700000002"},
+        # one row naming both people: removed once, counted for the first request (M000101)
+        {**event, "user_id": "M000101", "trait_email": "b@qq.com"},
+        {**event, "anonymous_id": "dev-c", "user_id": "M000103"}])
+    quarantined = layout.quarantine_partition("app", DAY) / "rows.parquet"
+    write(quarantined, [
+        {"_source_file": "app/events.jsonl", "line": 7, "raw": '{"email": "B@QQ.com", "bad": true}'},
+        {"_source_file": "app/events.jsonl", "line": 9, "raw": '{"phone": "137 0000 0003"}'}])
+
+    report = erase_members(layout, DAY, [("M000101", datetime(2026, 3, 2, 8), False), ("M000102", datetime(2026, 3, 2, 9), False),
+                                         ("M000999", datetime(2026, 3, 2, 9), False)])
+
+    assert (report.requests, report.erased, report.unknown_members, report.rows_removed) == (3, 2, 1, 6)
+    assert report.files_rewritten == ["lake/app/events/delivery_date=2026-03-02/part-0.parquet",
+                                      "lake/crm/members/delivery_date=2026-03-02/part-0.parquet",
+                                      "quarantine/app/delivery_date=2026-03-02/rows.parquet"]
+    assert rows_of(events) == [("dev-c", "M000103", None, None, None, "app/events.jsonl")]
+    assert [r[0] for r in rows_of(members)] == ["M000103"]
+    assert [r[1] for r in rows_of(quarantined)] == [9]          # M000103's phone stays: only M000101 and M000102 asked
+    log = duckdb.sql(f"""
+        SELECT status, rows_removed, [(r.store, r.source_file, r.rows) for r in removed_by_file], len(files_rewritten)
+        FROM read_parquet('{layout.erasure_log}') ORDER BY requested_at, status""").fetchall()
+    assert log == [
+        ("erased", 3, [("lake", "app/events.jsonl", 2), ("lake", "crm/members.csv", 1)], 2),
+        ("erased", 3, [("lake", "app/events.jsonl", 1), ("lake", "crm/members.csv", 1),
+                       ("quarantine", "app/events.jsonl", 1)], 3),
+        ("unknown_member", 0, [], 0)]
+    # every file keeps its own columns (no folder name read as a column)
+    assert pq.read_schema(events).names == list(event)
