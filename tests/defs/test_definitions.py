@@ -34,16 +34,19 @@ def test_the_nightly_job_has_a_schedule_and_a_delivery_sensor():
     assert d.resolve_sensor_def("new_delivery_sensor").job_name == "nightly"
 
 
-def test_the_warehouse_reads_the_lake_assets_and_erasure_follows_the_build():
+def test_the_warehouse_reads_the_lake_assets_after_the_nights_erasures():
     graph = defs().resolve_asset_graph()
+    lake_assets = {dg.AssetKey(["lake", source]) for source in SOURCES}
     for source in SOURCES.values():
         for entity in source.entities:
             staging = graph.get(dg.AssetKey(f"stg_{source.name}__{entity.name}"))
-            assert staging.parent_keys == {dg.AssetKey(["lake", source.name])}
+            assert staging.parent_keys == {dg.AssetKey(["lake", source.name]), dg.AssetKey("erasures")}
             assert staging.group_name == "staging"
     assert graph.get(dg.AssetKey("identity_map")).group_name == "customers"
     assert graph.get(dg.AssetKey("events")).group_name == "behaviour"
-    assert graph.get(dg.AssetKey("erasures")).parent_keys == {dg.AssetKey("identity_resolution")}
+    # erasure rewrites the lake once every source is ingested, and before anything is built
+    assert graph.get(dg.AssetKey("erasures")).parent_keys == lake_assets
+    assert graph.get(dg.AssetKey(["lake", "marketing"])).parent_keys == {dg.AssetKey("erasures")}
 
 
 def test_dbt_tests_are_asset_checks_of_the_models_they_test():

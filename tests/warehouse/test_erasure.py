@@ -76,6 +76,17 @@ def test_the_warehouse_is_rebuilt_without_them_and_its_file_rewritten(erased):
     assert b"dev-e" not in raw and b"erase.me@qq.com" not in raw
 
 
+def test_the_night_is_built_once_after_identity_alone(erased):
+    """Pending requests: identity alone is built as of the night (who is the member?), the lake is
+    erased, then the night's build builds everything once from the erased lake."""
+    dbt_dir = erased / "warehouse" / "dbt"
+    identity_log = (dbt_dir / f"identity-before-erasure-{DAY}.log").read_text()
+    assert "identity_resolution" in identity_log and "stg_app__events" in identity_log
+    assert "customer_traits" not in identity_log and "audience_membership" not in identity_log
+    assert not (dbt_dir / f"identity-before-erasure-{DAY_BEFORE}.log").exists()   # nothing pending then
+    assert sorted(p.name for p in dbt_dir.glob("rebuild-*.log")) == []
+
+
 def test_the_incremental_tables_reloaded_the_rewritten_deliveries(erased):
     # erasure rewrote both nights' lake files without a new ingest log entry: the rebuild was
     # told to reload from the earliest of them, so they equal a full refresh of the erased lake
@@ -113,9 +124,9 @@ def test_history_tables_hold_no_row_of_the_erased_customer(erased):
 
 def test_a_rerun_night_is_erased_again(erased):
     """Re-ingesting the night brings the raw rows back; ingestion removes them again before the
-    night's build reads anything, so the warehouse needs no second build."""
-    rebuild_log = erased / "warehouse" / "dbt" / f"rebuild-after-erasure-{DAY}.log"
-    rebuilt_before = rebuild_log.stat().st_mtime
+    night's build reads anything, and no request is pending: identity is not built first."""
+    identity_log = erased / "warehouse" / "dbt" / f"identity-before-erasure-{DAY}.log"
+    built_before = identity_log.stat().st_mtime
     [night] = run_nights([DAY], Settings.from_env(erased))
     assert night.success
     text = "\n".join(parquet_text(f) for f in sorted((erased / "lake").rglob("part-0.parquet")))
@@ -126,7 +137,7 @@ def test_a_rerun_night_is_erased_again(erased):
     # removed as each source was ingested (app: 2 rows, pos: 1): the night's build never saw them
     assert sorted(r for (r,) in duckdb.sql(f"SELECT rows_removed FROM read_parquet('{Layout(erased).erasure_log}') "
                                           f"WHERE status = 'reapplied'").fetchall()) == [1, 2]
-    assert rebuild_log.stat().st_mtime == rebuilt_before
+    assert identity_log.stat().st_mtime == built_before
     assert query(erased, "SELECT count(*) FROM customers WHERE member_id = 'ME1'") == [(0,)]
     assert b"dev-e" not in (erased / "warehouse" / "cdp.duckdb").read_bytes()
     # the three requests are still logged once each

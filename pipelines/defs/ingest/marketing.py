@@ -12,7 +12,9 @@ from pipelines.lib.warehouse.dbt import PROJECT_DIR
 MARKETING = dg.AssetKey(["lake", "marketing"])
 
 
+# after the night's erasures: uploads naming someone erased tonight are dropped tonight
 @dg.asset(key=MARKETING, group_name="lake", partitions_def=DELIVERY_DATES, kinds={"csv", "parquet"},
+          deps=[dg.AssetKey("erasures")],
           backfill_policy=dg.BackfillPolicy.multi_run(1))
 def marketing(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     """Manual tags and uploaded member lists marketers dropped under marketing/, checked row by row."""

@@ -1,5 +1,5 @@
-"""Publishing: what the night hands to consumers, after the warehouse and its gates passed and
-erasures were applied (a failed build stops these assets; yesterday's files stay).
+"""Publishing: what the night hands to consumers, after the warehouse and its gates passed (the
+build follows the night's erasures; a failed build stops these assets; yesterday's files stay).
 
 Each output checks the gates guarding it (`pipelines/lib/publish/gates.py`) and refuses itself
 when one refused: the step fails naming the gate and is not retried (a retry would meet the
@@ -36,7 +36,7 @@ def refusals_fail_the_step() -> Iterator[None]:
 
 
 @dg.asset(key=["published", "conversions"], group_name="publish", partitions_def=DELIVERY_DATES,
-          deps=[dg.AssetKey("ad_conversions"), dg.AssetKey("erasures")], pool="warehouse", kinds={"csv", "parquet"},
+          deps=[dg.AssetKey("ad_conversions")], pool="warehouse", kinds={"csv", "parquet"},
           backfill_policy=dg.BackfillPolicy.multi_run(1))
 def conversion_files(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     """Offline-conversion files per ad platform: published/conversions/<platform>/<date>/."""
@@ -47,7 +47,7 @@ def conversion_files(context: dg.AssetExecutionContext, lake: LakeResource) -> d
 
 
 @dg.asset(key=["published", "audiences"], group_name="publish", partitions_def=DELIVERY_DATES,
-          deps=[*(dg.AssetKey(a.name) for a in AUDIENCES), dg.AssetKey("erasures")], pool="warehouse",
+          deps=[dg.AssetKey(a.name) for a in AUDIENCES], pool="warehouse",
           kinds={"csv", "parquet"}, backfill_policy=dg.BackfillPolicy.multi_run(1))
 def audience_files(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     """Every audience's folder for the night: published/audiences/<audience>/<date>/ (members without

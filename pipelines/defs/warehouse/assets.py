@@ -7,6 +7,7 @@ ingestion assets (`LAKE_ASSETS` below).
 
 import contextlib
 import json
+from datetime import date
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from pipelines.defs.ingest.marketing import MARKETING
 from pipelines.defs.resources import DELIVERY_DATES, LakeResource
 from pipelines.lib.ingest.sources import SOURCES
 from pipelines.lib.layout import Layout
+from pipelines.lib.privacy.history import forget_erased
 from pipelines.lib.retries import is_transient, retry_request
 from pipelines.lib.specs import load_specs
 from pipelines.lib.warehouse.dbt import FULL_REFRESH_TAG, PROJECT_DIR, build_args, ensure_manifest
@@ -28,21 +30,23 @@ from pipelines.lib.warehouse.quality import (audience_figures, identity_figures,
 # dbt source `lake.<source>_<entity>` -> the ingestion asset `lake/<source>` that writes it.
 LAKE_ASSETS = {dg.AssetKey(["lake", f"{s.name}_{e.name}"]): dg.AssetKey(["lake", s.name])
                for s in SOURCES.values() for e in s.entities}
+ERASURES = dg.AssetKey("erasures")
 # Staging models that read the lake without a dbt source (marketers' uploads may not exist).
 LAKE_READERS = {dg.AssetKey("stg_marketing__manual_tags"): MARKETING,
                 dg.AssetKey("stg_marketing__list_members"): MARKETING}
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
-    """Groups follow the project's folders; staging models depend on the ingestion assets."""
+    """Groups follow the project's folders; staging models depend on the ingestion assets and on
+    the night's erasures (applied to the lake before anything is built from it)."""
 
     def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         if spec.key in LAKE_READERS:
-            return spec.replace_attributes(deps=[*spec.deps, LAKE_READERS[spec.key]])
+            return spec.replace_attributes(deps=[*spec.deps, LAKE_READERS[spec.key], ERASURES])
         if not any(dep.asset_key in LAKE_ASSETS for dep in spec.deps):
             return spec
-        deps = {LAKE_ASSETS.get(dep.asset_key, dep.asset_key) for dep in spec.deps}
+        deps = {LAKE_ASSETS.get(dep.asset_key, dep.asset_key) for dep in spec.deps} | {ERASURES}
         return spec.replace_attributes(deps=sorted(deps, key=lambda k: k.to_user_string()))
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
@@ -79,7 +83,9 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: Lake
             invocation.process.kill()
         invocation.process.wait()
     if failure is None:
-        events = list(_with_figures(events, lake.layout, context.partition_key))
+        # people erased tonight (or earlier) leave the history tables before anyone reads them
+        forgotten = forget_erased(lake.layout, date.fromisoformat(context.partition_key))
+        events = list(_with_figures(events, lake.layout, context.partition_key, forgotten))
     yield from events
     if failure is not None:
         description = dbt_failures(db.parent / "dbt") or str(failure)
@@ -106,9 +112,10 @@ def dbt_failures(target_dir: Path) -> str:
     return " | ".join(problems)
 
 
-def _with_figures(events: list[Any], layout: Layout, run_date: str) -> Iterator[Any]:
+def _with_figures(events: list[Any], layout: Layout, run_date: str, forgotten: dict[str, int]) -> Iterator[Any]:
     """Row counts on every table, the identity figures on `identity_map`, tonight's stages and
-    segments on `customer_traits`, and size and changes on each audience."""
+    segments on `customer_traits`, size and changes on each audience, and the rows of erased
+    people deleted from each history table."""
     db = layout.warehouse
     outputs = [e for e in events if isinstance(e, dg.Output)]
     counts = table_row_counts(db, [e.output_name for e in outputs])
@@ -127,6 +134,8 @@ def _with_figures(events: list[Any], layout: Layout, run_date: str) -> Iterator[
                 metadata.update(trait_figures(db, run_date))
             if event.output_name in audiences:
                 metadata.update(audiences[event.output_name])
+            if event.output_name in forgotten:
+                metadata["erased_rows_deleted"] = forgotten[event.output_name]
             event = event.with_metadata({**event.metadata, **metadata})
         yield event
 

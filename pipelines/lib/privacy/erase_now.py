@@ -89,7 +89,7 @@ def erase_member(settings: Settings, member_id: str) -> EraseOutcome:
                                   env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
         if done.returncode != 0:
             raise RuntimeError(f"the warehouse rebuild after the erasure failed: see {log}")
-        outcome.history_rows_removed = forget_history(layout.warehouse, layout.erasure_log)
+        outcome.history_rows_removed = sum(forget_history(layout.warehouse, layout.erasure_log).values())
         compact(layout.warehouse)
     customers = [customer_id] if customer_id else []
     outcome.published_rewritten = redact_published(layout, customers, orders)

@@ -204,12 +204,16 @@ def _remove_found(con: duckdb.DuckDBPyConnection, layout: Layout,
     return removals
 
 
-def erase_requested(layout: Layout, run_date: date) -> ErasureReport:
-    """Apply every erasure request delivered up to `run_date` and not applied yet (earlier ones
-    are applied again by ingestion to each delivery it writes: `erase_again`)."""
+def pending_requests(layout: Layout, run_date: date) -> list[tuple[str, object, bool]]:
+    """Every erasure request delivered up to `run_date` and not applied yet (earlier ones are
+    applied again by ingestion to each delivery it writes: `erase_again`)."""
     with duckdb.connect() as con:
-        pending = _pending(con, layout, run_date)
-    return erase_members(layout, run_date, pending)
+        return _pending(con, layout, run_date)
+
+
+def erase_requested(layout: Layout, run_date: date) -> ErasureReport:
+    """Apply the pending requests (`pending_requests`)."""
+    return erase_members(layout, run_date, pending_requests(layout, run_date))
 
 
 def erase_members(layout: Layout, run_date: date, requests: list[tuple[str, object, bool]]) -> ErasureReport:

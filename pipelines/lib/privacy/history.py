@@ -5,13 +5,18 @@ history tables (traits per night, audience ledgers, identity changes and assignm
 keys) keep rows of earlier nights. The person's customer ids are: the one the erasure log
 recorded, those their identifiers had in the previous build (identity_assignments, by the
 hashes the log keeps), and every earlier id that flowed into these (identity_changes). Their
-rows are deleted here; the caller then rewrites the file (`storage.compact`) so the bytes go.
+rows are deleted here, after every night's build (`forget_erased`), and the file is rewritten
+(`storage.compact`) so the bytes go.
 """
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import duckdb
+
+from pipelines.lib.layout import Layout
+from pipelines.lib.warehouse.storage import compact
 
 # table -> the columns that may hold an erased customer's id
 HISTORY = {
@@ -25,11 +30,30 @@ HISTORY = {
 }
 
 
-def forget_history(db: Path, erasure_log: Path) -> int:
-    """Delete erased customers' rows from the history tables; returns the rows deleted."""
+def forget_erased(layout: Layout, night: date) -> dict[str, int]:
+    """After a night's build: erased customers leave the history tables, and the file is rewritten
+    when a row went or someone was erased tonight (the tables the build replaced keep their old
+    blocks, with the person's bytes, until then). Returns the rows deleted per table."""
+    deleted = forget_history(layout.warehouse, layout.erasure_log)
+    if any(deleted.values()) or erased_on(layout, night):
+        compact(layout.warehouse)
+    return deleted
+
+
+def erased_on(layout: Layout, night: date) -> bool:
+    """Whether the erasure log holds a request applied on this night."""
+    if not layout.erasure_log.exists():
+        return False
+    with duckdb.connect() as con:
+        return con.execute(f"SELECT count(*) FROM read_parquet('{layout.erasure_log}') "
+                           f"WHERE run_date = ? AND status = 'erased'", [night]).fetchone()[0] > 0
+
+
+def forget_history(db: Path, erasure_log: Path) -> dict[str, int]:
+    """Delete erased customers' rows from the history tables; returns the rows deleted per table."""
     if not erasure_log.exists() or not db.exists():
-        return 0
-    deleted = 0
+        return {}
+    deleted = {}
     with duckdb.connect(str(db)) as con:
         tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
         con.execute(f"""
@@ -59,5 +83,5 @@ def forget_history(db: Path, erasure_log: Path) -> int:
             if table not in tables:
                 continue
             where = " or ".join(f"{c} in (select customer_id from erased)" for c in columns)
-            deleted += con.execute(f"delete from {table} where {where}").fetchone()[0]
+            deleted[table] = con.execute(f"delete from {table} where {where}").fetchone()[0]
     return deleted

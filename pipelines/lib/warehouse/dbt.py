@@ -22,6 +22,8 @@ MANIFEST = PROJECT_DIR / "target" / "manifest.json"
 DBT = Path(sys.executable).parent / "dbt"
 # The run tag that makes a night's build a full refresh (`cdp run --full-refresh`).
 FULL_REFRESH_TAG = "cdp/full_refresh"
+# What erasure needs built as of the night before it can say who a member is.
+IDENTITY_SELECTION = "+identity_resolution"
 _SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests", "specs")
 
 
