@@ -34,18 +34,18 @@ def test_dbt_runs_with_the_configured_memory_limit_threads_and_spill_directory(t
     shown = next(json.loads(line)["data"]["preview"] for line in done.stdout.splitlines()
                  if '"preview"' in line)
     [row] = json.loads(shown) if isinstance(shown, str) else shown
-    assert row == {"memory": "1.3 GiB", "threads": 1, "spill": str(tmp_path / "spill")}
+    assert row == {"memory": "1.3 GiB", "threads": 1, "spill": str(tmp_path / "spill" / f"dbt-{os.getpid()}")}
 
 
 def test_ingestion_spills_where_configured_and_under_the_data_directory_by_default(tmp_path):
     layout = Layout(tmp_path)
     with connect(layout, "500MB", 1) as con:
         assert con.execute("SELECT current_setting('temp_directory')").fetchone()[0] == \
-            str(tmp_path / ".staging" / "duckdb_spill")
+            str(tmp_path / ".staging" / "duckdb_spill" / f"ingest-{os.getpid()}")
     assert Settings(data_dir=tmp_path).spill_dir == tmp_path / ".staging" / "duckdb_spill"
     with connect(layout, "500MB", 1, tmp_path / "elsewhere") as con:
         assert con.execute("SELECT current_setting('temp_directory'), current_setting('memory_limit')"
-                           ).fetchone() == (str(tmp_path / "elsewhere"), "476.8 MiB")
+                           ).fetchone() == (str(tmp_path / "elsewhere" / f"ingest-{os.getpid()}"), "476.8 MiB")
 
 
 def test_a_build_that_spills_goes_on_to_the_next_model(tmp_path):

@@ -31,11 +31,13 @@ LINEAGE = ("_source_file", "_source_line", "_file_sha256", "_ingested_at", "_war
 
 def connect(layout: Layout, memory_limit: str = "4GB", threads: int = 2,
             spill: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB that spills (by default to the data directory's staging area) when it must."""
+    """An in-memory DuckDB that spills (by default to the data directory's staging area) when it
+    must, into a folder of its own process: ingestion steps run in parallel processes."""
     spill = spill or layout.staging / "duckdb_spill"
     spill.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(config={"memory_limit": memory_limit, "threads": threads,
-                                 "temp_directory": str(spill), "preserve_insertion_order": True})
+                                 "temp_directory": str(spill / f"ingest-{os.getpid()}"),
+                                 "preserve_insertion_order": True})
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
     return con

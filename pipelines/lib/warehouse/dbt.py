@@ -46,7 +46,8 @@ def night_vars(settings: Settings, run_date: date | str) -> str:
         "business_tz": settings.timezone,
         "duckdb_memory_limit": settings.duckdb_memory_limit,
         "duckdb_threads": str(settings.duckdb_threads),
-        "duckdb_temp_directory": str(settings.spill_dir),
+        # a folder of this process's own: an audit's dbt may run beside a night's
+        "duckdb_temp_directory": str(settings.spill_dir / f"dbt-{os.getpid()}"),
         **({"gate_reference_date": str(reference)} if reference else {}),
     })
 
