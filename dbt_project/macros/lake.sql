@@ -113,3 +113,12 @@ delete from {{ this.schema }}.delivery_loads where model = '{{ this.identifier }
 insert into {{ this.schema }}.delivery_loads
 select '{{ this.identifier }}', delivery_date, version, {{ as_of_date() }} from ({{ delivery_versions() }})
 {%- endmacro %}
+
+{#- What the last successful nightly build read (`pipelines/lib/warehouse/reuse.py` writes it
+    after the build and its tests passed). Any dbt invocation that may write the warehouse (a
+    night, erasure's identity build, a hand-run build) forgets it first: the next night then
+    builds everything instead of keeping tables it cannot vouch for. -#}
+{% macro forget_build_state() -%}
+create table if not exists {{ target.schema }}.build_state (night date, lake varchar, project varchar);
+delete from {{ target.schema }}.build_state
+{%- endmacro %}

@@ -22,7 +22,8 @@ from pipelines.lib.layout import Layout
 from pipelines.lib.privacy.history import forget_erased
 from pipelines.lib.retries import is_transient, retry_request
 from pipelines.lib.specs import load_specs
-from pipelines.lib.warehouse.dbt import FULL_REFRESH_TAG, PROJECT_DIR, build_args, ensure_manifest
+from pipelines.lib.warehouse.dbt import FULL_REFRESH_TAG, MANIFEST, PROJECT_DIR, build_args, ensure_manifest, night_vars
+from pipelines.lib.warehouse.reuse import current_state, record_state, reusable_models
 from pipelines.lib.warehouse.quality import (audience_figures, identity_figures, table_row_counts,
                                              trait_figures)
 
@@ -61,11 +62,18 @@ class WarehouseTranslator(DagsterDbtTranslator):
             # one night per run: each night is built as of its own date
             backfill_policy=dg.BackfillPolicy.multi_run(1))
 def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource) -> Iterator[Any]:
-    """Builds the warehouse as of the night: staging, identity, customers, behaviour, traits and audiences."""
+    """Builds the warehouse as of the night: staging, identity, customers, behaviour, traits and
+    audiences; models whose inputs did not change since the last build are kept (`reuse.py`)."""
     db = lake.layout.warehouse
     db.parent.mkdir(parents=True, exist_ok=True)
     full_refresh = context.run.tags.get(FULL_REFRESH_TAG) == "true"
-    invocation = dbt.cli(build_args(lake.settings, context.partition_key, full_refresh), context=context,
+    state = current_state(lake.layout, PROJECT_DIR, context.partition_key,
+                          night_vars(lake.settings, context.partition_key))
+    reused, built_for = [], None
+    if not full_refresh:
+        reused, built_for = reusable_models(lake.layout, json.loads(MANIFEST.read_text()), state)
+    args = build_args(lake.settings, context.partition_key, full_refresh)
+    invocation = dbt.cli([*args, *(["--exclude", " ".join(reused)] if reused else [])], context=context,
                          target_path=db.parent / "dbt")
     # dbt's own log of the night goes to a file beside the warehouse, not to the console.
     log = db.parent / "dbt" / f"build-{context.partition_key}.log"
@@ -86,6 +94,11 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: Lake
         # people erased tonight (or earlier) leave the history tables before anyone reads them
         forgotten = forget_erased(lake.layout, date.fromisoformat(context.partition_key))
         events = list(_with_figures(events, lake.layout, context.partition_key, forgotten))
+        record_state(lake.layout, state)
+        # kept from the last build (the same lake slice and project give the same tables); first,
+        # as they are upstream of everything built tonight
+        for name in reused:
+            yield dg.MaterializeResult(asset_key=dg.AssetKey(name), metadata={"reused_from_night": built_for})
     yield from events
     if failure is not None:
         description = dbt_failures(db.parent / "dbt") or str(failure)

@@ -1,0 +1,146 @@
+"""What a night's build may keep from the last one: models whose inputs did not change.
+
+Most models depend on the night only through the lake slice they read (`lake()`: deliveries up to
+the night). When that slice is the one the last successful build read (no delivery, re-ingestion
+or erasure since) and the project is the same, those models would come out identical: the night
+builds only the models that read the night's date themselves (`as_of_date`: windows, history
+tables, audiences) and everything downstream of them. A night with no new data then costs what
+its moving windows cost, not what the whole history costs.
+
+The state of the last successful build is table `build_state` in the warehouse, written after the
+build; every dbt invocation empties it when it starts (macro `forget_build_state`), so after
+anything else wrote the warehouse (the identity build before erasures, `cdp erase`, a build run
+by hand, a failed build) the next night builds everything.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from pipelines.lib.layout import Layout
+
+# Macros that read the night's date only to slice the lake (covered by the lake's state).
+LAKE_SLICE_MACROS = {"lake", "as_of_date", "restated_from", "delivery_versions", "forget_restated_deliveries",
+                     "record_loaded_deliveries", "incremental_by_delivery"}
+# Vars that change how a build runs, not what it computes.
+RUN_VARS = {"as_of_date", "data_dir", "gate_reference_date", "duckdb_memory_limit", "duckdb_threads",
+            "duckdb_temp_directory"}
+_MENTIONS_NIGHT = re.compile(r"\bas_of_date\b|\bas_of\(")
+
+
+@dataclass(frozen=True)
+class BuildState:
+    night: str
+    lake: str       # what the lake held up to the night
+    project: str    # the dbt project's files and the vars that change results
+
+
+def current_state(layout: Layout, project_dir: Path, night: date | str, night_vars: str) -> BuildState:
+    return BuildState(str(night), lake_state(layout, night), project_state(project_dir, night_vars))
+
+
+def lake_state(layout: Layout, night: date | str) -> str:
+    """A digest of everything written to the lake for deliveries up to the night: the ingest log's
+    rows, every erasure and the marketers' uploads (re-read whole each night, so their files)."""
+    digest = hashlib.sha256()
+    with duckdb.connect() as con:
+        if layout.ingest_log.exists():
+            rows = con.execute(f"""
+                SELECT source, entity, delivery_date, file, file_sha256, status, rows_in_lake
+                FROM read_parquet('{layout.ingest_log}') WHERE delivery_date <= CAST(? AS DATE) ORDER BY ALL
+            """, [str(night)]).fetchall()
+            digest.update(repr(rows).encode())
+        if layout.erasure_log.exists():
+            digest.update(layout.erasure_log.read_bytes())
+    for path in sorted((layout.lake / "marketing").glob("*.parquet")):
+        digest.update(path.relative_to(layout.lake).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def project_state(project_dir: Path, night_vars: str) -> str:
+    digest = hashlib.sha256()
+    for name in ("dbt_project.yml", "models", "macros", "seeds", "tests", "specs"):
+        path = project_dir / name
+        for file in sorted([path] if path.is_file() else path.rglob("*") if path.exists() else []):
+            if file.is_file():
+                digest.update(file.relative_to(project_dir).as_posix().encode())
+                digest.update(file.read_bytes())
+    results = {k: v for k, v in json.loads(night_vars).items() if k not in RUN_VARS}
+    digest.update(json.dumps(results, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def last_state(layout: Layout) -> BuildState | None:
+    """What the last successful build read (none after any later dbt run: `forget_build_state`)."""
+    if not layout.warehouse.exists():
+        return None
+    with duckdb.connect(str(layout.warehouse), read_only=True) as con:
+        if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'build_state'").fetchone()[0]:
+            return None
+        row = con.execute("SELECT CAST(night AS VARCHAR), lake, project FROM build_state").fetchone()
+    return BuildState(*row) if row else None
+
+
+def record_state(layout: Layout, state: BuildState) -> None:
+    """After a successful build (dbt's on-run-start emptied the table)."""
+    with duckdb.connect(str(layout.warehouse)) as con:
+        con.execute("DELETE FROM build_state")
+        con.execute("INSERT INTO build_state VALUES (CAST(? AS DATE), ?, ?)", [state.night, state.lake, state.project])
+
+
+def night_independent_models(manifest: dict) -> list[str]:
+    """Models (and the seeds they read) that depend on the night only through the lake slice:
+    neither they nor anything upstream of them reads the night's date. Names, each after the
+    nodes it reads."""
+    nodes = {k: v for k, v in manifest["nodes"].items() if v["resource_type"] in ("model", "seed", "snapshot")}
+    macros = manifest["macros"]
+
+    def reads_night(node: dict) -> bool:
+        if _MENTIONS_NIGHT.search(node.get("raw_code", "")):
+            return True
+        return any(m.split(".")[-1] not in LAKE_SLICE_MACROS and _MENTIONS_NIGHT.search(macros[m]["macro_sql"])
+                   for m in node["depends_on"].get("macros", []) if m in macros)
+
+    children: dict[str, set[str]] = {}
+    for key, node in nodes.items():
+        for parent in node["depends_on"].get("nodes", []):
+            children.setdefault(parent, set()).add(key)
+    dependent, todo = set(), [k for k, v in nodes.items() if reads_night(v)]
+    while todo:
+        key = todo.pop()
+        if key not in dependent:
+            dependent.add(key)
+            todo += children.get(key, ())
+    kept = {k for k, v in nodes.items() if v["resource_type"] in ("model", "seed") and k not in dependent}
+    return [nodes[k]["name"] for k in _upstream_first(kept, nodes)]
+
+
+def _upstream_first(keys: set[str], nodes: dict) -> list[str]:
+    """These nodes, each after its parents (ties by name): Dagster takes a multi-asset's
+    results in that order."""
+    done: list[str] = []
+    def visit(key: str) -> None:
+        if key in done or key not in keys:
+            return
+        for parent in sorted(nodes[key]["depends_on"].get("nodes", [])):
+            visit(parent)
+        done.append(key)
+    for key in sorted(keys, key=lambda k: nodes[k]["name"]):
+        visit(key)
+    return done
+
+
+def reusable_models(layout: Layout, manifest: dict, state: BuildState) -> tuple[list[str], str | None]:
+    """The models tonight's build may keep, and the night they were built for: none unless the
+    last successful build read the same lake slice with the same project."""
+    last = last_state(layout)
+    if last is None or (last.lake, last.project) != (state.lake, state.project) or not layout.warehouse.exists():
+        return [], None
+    return night_independent_models(manifest), last.night

@@ -1,0 +1,111 @@
+"""A night with no new data keeps the models that do not read the night's date, and its warehouse
+equals the one a build of everything gives; anything else that ran dbt, or any change to the
+lake or the project, makes the next night build everything.
+
+Real Dagster nights and real dbt builds over a copy of the month."""
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.lib.layout import Layout
+from pipelines.lib.warehouse.dbt import MANIFEST, PROJECT_DIR, night_vars
+from pipelines.lib.warehouse.reuse import (current_state, lake_state, last_state, night_independent_models,
+                                           project_state)
+from pipelines.runner import run_nights
+from tests.conftest import WORLD_DAYS, WORLD_START
+from tests.warehouse.conftest import dbt_build, query
+
+pytestmark = pytest.mark.xdist_group("month")
+
+LAST = WORLD_START + timedelta(days=WORLD_DAYS - 1)
+QUIET = LAST + timedelta(days=1)          # nobody delivered anything for this night
+
+
+def built_models(data_dir) -> set[str]:
+    results = json.loads((data_dir / "warehouse" / "dbt" / "run_results.json").read_text())["results"]
+    return {r["unique_id"].split(".")[-1] for r in results if r["unique_id"].startswith("model.")}
+
+
+def differences(left: Path, right: Path) -> dict[str, tuple[int, int]]:
+    """Tables whose rows differ (rows only left, rows only right), doubles to 9 significant
+    digits: parallel float sums differ in their last bits from one build to the next.
+    `delivery_loads` records the night each staging table was loaded: it differs by design."""
+    found = {}
+    with duckdb.connect() as con:
+        con.execute(f"ATTACH '{left}' AS l (READ_ONLY); ATTACH '{right}' AS r (READ_ONLY)")
+        tables = [t for (t,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'r' "
+            "AND table_name NOT IN ('build_state', 'delivery_loads') ORDER BY 1").fetchall()]
+        for table in tables:
+            columns = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'r' "
+                                  "AND table_name = ? ORDER BY column_index", [table]).fetchall()
+            select = ", ".join(f"printf('%.9g', \"{c}\" + 0.0)" if t in ("DOUBLE", "FLOAT") else f"\"{c}\""
+                               for c, t in columns)
+            only = [con.execute(f"SELECT count(*) FROM (SELECT {select} FROM {a}.{table} EXCEPT ALL "
+                                f"SELECT {select} FROM {b}.{table})").fetchone()[0] for a, b in (("l", "r"), ("r", "l"))]
+            if any(only):
+                found[table] = tuple(only)
+    return found
+
+
+def test_a_quiet_night_keeps_what_does_not_read_the_date_and_equals_a_full_build(month_copy, monkeypatch, tmp_path):
+    data_dir, settings = month_copy
+    monkeypatch.setenv("CDP_DAGSTER_STORAGE", str(data_dir / ".dagster"))
+    kept = night_independent_models(json.loads(MANIFEST.read_text()))
+    assert {"events", "touchpoints", "identity_resolution", "customers", "stg_app__events"} <= set(kept)
+    assert not {"customer_traits", "audience_membership", "identity_changes", "attribution"} & set(kept)
+
+    [night] = run_nights([QUIET], settings)
+    assert night.success, night.explain()
+    built = built_models(data_dir)
+    assert built & set(kept) == set()                        # none of the kept models ran
+    assert {"customer_traits", "audience_membership", "attribution"} <= built
+    assert query(data_dir, "SELECT count(*) > 0 FROM customer_traits WHERE as_of_date = ?", QUIET) == [(True,)]
+    assert last_state(Layout(data_dir)).night == QUIET.isoformat()
+    from dagster import AssetKey, DagsterInstance
+    with DagsterInstance.get() as instance:
+        event = instance.get_latest_materialization_event(AssetKey("events"))
+    assert event.asset_materialization.partition == QUIET.isoformat()
+    assert event.asset_materialization.metadata["reused_from_night"].value == LAST.isoformat()
+
+    # the same night built from scratch (a hand-run dbt build: it also forgets the build state)
+    reused = tmp_path / "reused.duckdb"
+    shutil.copy(Layout(data_dir).warehouse, reused)
+    dbt_build(data_dir, QUIET.isoformat())
+    assert last_state(Layout(data_dir)) is None
+    assert differences(reused, Layout(data_dir).warehouse) == {}
+
+
+def test_new_data_another_project_or_another_dbt_run_build_everything(month_copy, monkeypatch):
+    data_dir, settings = month_copy
+    monkeypatch.setenv("CDP_DAGSTER_STORAGE", str(data_dir / ".dagster"))
+    layout = Layout(data_dir)
+    state = current_state(layout, PROJECT_DIR, LAST, night_vars(settings, LAST))
+    assert last_state(layout) == state          # the month's last night was built through Dagster
+
+    # a quiet night reads the same lake slice as the last night; an earlier night does not
+    assert lake_state(layout, QUIET) == state.lake
+    assert lake_state(layout, LAST - timedelta(days=1)) != state.lake
+    # how the build runs does not matter; what it computes does
+    vars_ = json.loads(night_vars(settings, LAST))
+    assert project_state(PROJECT_DIR, json.dumps({**vars_, "duckdb_threads": "1", "as_of_date": "2030-01-01"})) \
+        == state.project
+    assert project_state(PROJECT_DIR, json.dumps({**vars_, "business_tz": "UTC"})) != state.project
+
+    # an erasure rewrites the lake (its log is part of the lake's state)
+    layout.erasure_log.write_bytes(b"not the same log")
+    assert lake_state(layout, QUIET) != state.lake
+    layout.erasure_log.unlink()
+
+    # any other dbt run empties the record: the next night builds every model
+    dbt_build(data_dir, LAST.isoformat(), select=["events"])
+    assert last_state(layout) is None
+    [night] = run_nights([QUIET], settings)
+    assert night.success, night.explain()
+    assert {"events", "touchpoints", "identity_resolution"} <= built_models(data_dir)
