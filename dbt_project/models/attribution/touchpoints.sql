@@ -42,7 +42,7 @@ ad_clicks as (
     group by click_id
 ),
 
-candidates as (
+candidate_events as (
     select
         e.event_id,
         e.customer_id,
@@ -60,14 +60,27 @@ candidates as (
         e.click_id,
         r.touch_mode,
         r.is_direct,
-        case when e.click_id is null then e.occurred_at
-             else min(e.occurred_at) over (partition by e.click_id) end as fold_at,
         concat_ws('|', e.channel, coalesce(e.campaign_id, a.campaign_id, ''),
                   coalesce(e.article_id, e.room_id, e.guide_id, '')) as touch_key
     from {{ ref('events') }} e
     join rules r on r.touchpoint = e.touchpoint and r.source = e.source and r.event_type = e.event_type
     left join ad_clicks a on a.click_id = e.click_id
     where e.customer_id <> 'anonymous'
+),
+
+-- A click id's first sighting, joined back (a window over click_id would put every event
+-- without one into a single partition).
+click_firsts as (
+    select click_id, min(occurred_at) as first_at
+    from candidate_events
+    where click_id is not null
+    group by click_id
+),
+
+candidates as (
+    select c.*, coalesce(f.first_at, c.occurred_at) as fold_at
+    from candidate_events c
+    left join click_firsts f on f.click_id = c.click_id
 ),
 
 -- Campaign touches: a new touch when the same key was quiet for the session gap.

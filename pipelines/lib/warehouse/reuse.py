@@ -22,6 +22,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 
 from pipelines.lib.layout import Layout
 
@@ -47,8 +48,19 @@ def current_state(layout: Layout, project_dir: Path, night: date | str, night_va
 
 def lake_state(layout: Layout, night: date | str) -> str:
     """A digest of everything written to the lake for deliveries up to the night: the ingest log's
-    rows, every erasure and the marketers' uploads (re-read whole each night, so their files)."""
+    rows, every erasure, the marketers' uploads, and each non-empty lake file up to the night by its size and
+    its tail (Parquet's footer: row groups, sizes, statistics), so a file changed behind the
+    pipeline's back (a bad copy) is read again and the night fails naming it, while a rerun that
+    rewrites the same bytes still counts as unchanged."""
     digest = hashlib.sha256()
+    for path in sorted(layout.lake.rglob("*.parquet")):
+        relative = path.relative_to(layout.lake)
+        if relative.parts[0].startswith("_") or relative.parts[0] == "marketing":
+            continue
+        day = next((p.split("=", 1)[1] for p in relative.parts if p.startswith("delivery_date=")), "")
+        if day <= str(night) and _has_rows(path):
+            digest.update(f"{relative.as_posix()}:{path.stat().st_size}:".encode())
+            digest.update(_tail(path))
     with duckdb.connect() as con:
         if layout.ingest_log.exists():
             rows = con.execute(f"""
@@ -62,6 +74,21 @@ def lake_state(layout: Layout, night: date | str) -> str:
         digest.update(path.relative_to(layout.lake).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def _has_rows(path: Path) -> bool:
+    """A night without a delivery writes empty partitions: they change no model. A file whose
+    footer cannot be read counts (the build reads it and fails naming it)."""
+    try:
+        return pq.read_metadata(path).num_rows > 0
+    except (OSError, ValueError):
+        return True
+
+
+def _tail(path: Path, size: int = 65536) -> bytes:
+    with open(path, "rb") as f:
+        f.seek(max(0, path.stat().st_size - size))
+        return f.read()
 
 
 def project_state(project_dir: Path, night_vars: str) -> str:
@@ -81,10 +108,16 @@ def last_state(layout: Layout) -> BuildState | None:
     """What the last successful build read (none after any later dbt run: `forget_build_state`)."""
     if not layout.warehouse.exists():
         return None
-    with duckdb.connect(str(layout.warehouse), read_only=True) as con:
-        if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'build_state'").fetchone()[0]:
-            return None
-        row = con.execute("SELECT CAST(night AS VARCHAR), lake, project FROM build_state").fetchone()
+    try:
+        with duckdb.connect(str(layout.warehouse), read_only=True) as con:
+            if not con.execute("SELECT count(*) FROM information_schema.tables "
+                               "WHERE table_name = 'build_state'").fetchone()[0]:
+                return None
+            row = con.execute("SELECT CAST(night AS VARCHAR), lake, project FROM build_state").fetchone()
+    except duckdb.Error:
+        # held by another process right now: build everything; the build meets the same conflict
+        # and is retried (pipelines/lib/retries.py), its retry reads the state again
+        return None
     return BuildState(*row) if row else None
 
 
