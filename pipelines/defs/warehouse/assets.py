@@ -7,8 +7,8 @@ ingestion assets (`LAKE_ASSETS` below).
 
 import contextlib
 import json
-from datetime import date
 from collections.abc import Iterator, Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 

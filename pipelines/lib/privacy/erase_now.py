@@ -22,11 +22,10 @@ import duckdb
 
 from pipelines.lib.layout import Layout
 from pipelines.lib.privacy.erasure import erase_members
-from pipelines.lib.privacy.history import forget_history
+from pipelines.lib.privacy.history import forget_erased
 from pipelines.lib.publish.redact import redact_published
 from pipelines.lib.publish.snapshot import publish_snapshot, snapshot_path
 from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR, build_args, ensure_manifest
-from pipelines.lib.warehouse.storage import compact
 from pipelines.settings import Settings
 
 
@@ -89,8 +88,8 @@ def erase_member(settings: Settings, member_id: str) -> EraseOutcome:
                                   env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
         if done.returncode != 0:
             raise RuntimeError(f"the warehouse rebuild after the erasure failed: see {log}")
-        outcome.history_rows_removed = sum(forget_history(layout.warehouse, layout.erasure_log).values())
-        compact(layout.warehouse)
+        # the request is logged under `night`: the file is rewritten as after a night's erasures
+        outcome.history_rows_removed = sum(forget_erased(layout, night).values())
     customers = [customer_id] if customer_id else []
     outcome.published_rewritten = redact_published(layout, customers, orders)
     if snapshot_path(layout).exists() and night is not None:

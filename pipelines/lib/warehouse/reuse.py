@@ -48,10 +48,10 @@ def current_state(layout: Layout, project_dir: Path, night: date | str, night_va
 
 def lake_state(layout: Layout, night: date | str) -> str:
     """A digest of everything written to the lake for deliveries up to the night: the ingest log's
-    rows, every erasure, the marketers' uploads, and each non-empty lake file up to the night by its size and
-    its tail (Parquet's footer: row groups, sizes, statistics), so a file changed behind the
-    pipeline's back (a bad copy) is read again and the night fails naming it, while a rerun that
-    rewrites the same bytes still counts as unchanged."""
+    rows, every erasure, the marketers' uploads, and each non-empty lake file up to the night by
+    its size and Parquet footer, so a file changed behind the pipeline's back (a bad copy) is
+    read again and the night fails naming it, while a rerun that rewrites the same bytes still
+    counts as unchanged."""
     digest = hashlib.sha256()
     for path in sorted(layout.lake.rglob("*.parquet")):
         relative = path.relative_to(layout.lake)
@@ -60,7 +60,7 @@ def lake_state(layout: Layout, night: date | str) -> str:
         day = next((p.split("=", 1)[1] for p in relative.parts if p.startswith("delivery_date=")), "")
         if day <= str(night) and _has_rows(path):
             digest.update(f"{relative.as_posix()}:{path.stat().st_size}:".encode())
-            digest.update(_tail(path))
+            digest.update(_footer(path))
     with duckdb.connect() as con:
         if layout.ingest_log.exists():
             rows = con.execute(f"""
@@ -85,9 +85,16 @@ def _has_rows(path: Path) -> bool:
         return True
 
 
-def _tail(path: Path, size: int = 65536) -> bytes:
+def _footer(path: Path) -> bytes:
+    """A Parquet file's footer (its last 8 bytes give the footer's length): row groups, sizes
+    and statistics, read without the data. A damaged file gives its last 8 bytes."""
     with open(path, "rb") as f:
-        f.seek(max(0, path.stat().st_size - size))
+        f.seek(-8, 2)
+        tail = f.read()
+        length = int.from_bytes(tail[:4], "little")
+        if tail[4:] != b"PAR1" or length + 8 > path.stat().st_size:
+            return tail
+        f.seek(-(length + 8), 2)
         return f.read()
 
 
@@ -174,6 +181,6 @@ def reusable_models(layout: Layout, manifest: dict, state: BuildState) -> tuple[
     """The models tonight's build may keep, and the night they were built for: none unless the
     last successful build read the same lake slice with the same project."""
     last = last_state(layout)
-    if last is None or (last.lake, last.project) != (state.lake, state.project) or not layout.warehouse.exists():
+    if last is None or (last.lake, last.project) != (state.lake, state.project):
         return [], None
     return night_independent_models(manifest), last.night
