@@ -50,10 +50,14 @@ where not exists (select 1 from {{ arg_dict["target_relation"] }} stored where s
           pre_hook="{{ forget_restated_deliveries() }}", post_hook="{{ record_loaded_deliveries() }}") }}
 {% endmacro %}
 
-{#- The version of each delivery of this staging model's source, up to the night: what the
-    ingest log says was written, and every time erasure rewrote one of its files since. -#}
-{% macro delivery_versions() -%}
-{%- set source = this.identifier[4:].split("__")[0] -%}
+{#- The lake source a staging model reads: `stg_<source>__<entity>`. -#}
+{% macro staging_source() -%}
+{{ return(this.identifier[4:].split("__")[0]) }}
+{%- endmacro %}
+
+{#- The version of each delivery of a lake source, up to the night: what the ingest log says was
+    written, and every time erasure rewrote one of its files since. -#}
+{% macro delivery_versions(source) -%}
 with ingested as (
     select delivery_date, list((file, file_sha256, status, rows_in_lake) order by file, file_sha256)::varchar as entries
     from read_parquet('{{ var("data_dir") }}/lake/_ingest_log.parquet')
@@ -84,15 +88,21 @@ from ingested i left join erased e on e.delivery_date = i.delivery_date
 {{ return(found.columns[0].values()[0] > 0) }}
 {%- endmacro %}
 
-{#- The first delivery to load again, as a date literal (the day after the night: nothing). -#}
+{#- The first delivery of this staging model's source to load again, as a date literal (the day
+    after the night: nothing). -#}
 {% macro restated_from() -%}
+{{ return(first_changed_delivery(staging_source())) }}
+{%- endmacro %}
+
+{#- The first delivery of `source` whose version differs from the one this model loaded. -#}
+{% macro first_changed_delivery(source) -%}
 {%- if not execute -%}{{ return("date '0001-01-01'") }}{%- endif -%}
 {%- set loads = adapter.get_relation(this.database, this.schema, 'delivery_loads') -%}
 {%- if loads is none -%}{{ return("date '0001-01-01'") }}{%- endif -%}
 {%- set found = run_query(
     "select coalesce(min(coalesce(l.delivery_date, d.delivery_date)), " ~ as_of_date() ~ " + 1) from ("
-    ~ delivery_versions() ~ ") l full join (select delivery_date, version from " ~ loads
-    ~ " where model = '" ~ this.identifier ~ "') d on d.delivery_date = l.delivery_date"
+    ~ delivery_versions(source) ~ ") l full join (select delivery_date, version from " ~ loads
+    ~ " where model = '" ~ this.identifier ~ "' and source = '" ~ source ~ "') d on d.delivery_date = l.delivery_date"
     ~ " where l.version is distinct from d.version") -%}
 {{ return("date '" ~ found.columns[0].values()[0] ~ "'") }}
 {%- endmacro %}
@@ -103,15 +113,22 @@ delete from {{ this }} where delivery_date >= {{ restated_from() }}
 {%- endif -%}
 {%- endmacro %}
 
-{#- Created before any model runs (on-run-start): staging models load in parallel threads. -#}
+{#- Created before any model runs (on-run-start): staging models load in parallel threads.
+    (`source` came with `events`, which loads several sources; older warehouses gain it.) -#}
 {% macro create_delivery_loads() -%}
-create table if not exists {{ target.schema }}.delivery_loads (model varchar, delivery_date date, version varchar, as_of_date date)
+create table if not exists {{ target.schema }}.delivery_loads
+    (model varchar, delivery_date date, version varchar, as_of_date date, source varchar);
+alter table {{ target.schema }}.delivery_loads add column if not exists source varchar;
+update {{ target.schema }}.delivery_loads set source = substr(split_part(model, '__', 1), 5) where source is null
 {%- endmacro %}
 
-{% macro record_loaded_deliveries() -%}
+{% macro record_loaded_deliveries(sources=none) -%}
 delete from {{ this.schema }}.delivery_loads where model = '{{ this.identifier }}';
-insert into {{ this.schema }}.delivery_loads
-select '{{ this.identifier }}', delivery_date, version, {{ as_of_date() }} from ({{ delivery_versions() }})
+{%- for source in (sources or [staging_source()]) %}
+insert into {{ this.schema }}.delivery_loads (model, source, delivery_date, version, as_of_date)
+select '{{ this.identifier }}', '{{ source }}', delivery_date, version, {{ as_of_date() }}
+from ({{ delivery_versions(source) }});
+{%- endfor %}
 {%- endmacro %}
 
 {#- What the last successful nightly build read (`pipelines/lib/warehouse/reuse.py` writes it

@@ -35,20 +35,48 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
     assert max(loaded(data_dir, "stg_app__events")) == LAST - timedelta(days=3)
     assert full_refresh_differences(settings) == (LAST - timedelta(days=3), [])
 
-    # an old row marked by hand survives the next nights: they load only their own delivery
+    # old rows marked by hand survive the next nights: they load only their own delivery; an
+    # event whose stored customer is not its record's customer any more is derived again
     with duckdb.connect(str(Layout(data_dir).warehouse)) as con:
         marked = con.execute("UPDATE stg_app__events SET page_url = 'marked' WHERE record_id = "
                              "(SELECT min(record_id) FROM stg_app__events WHERE delivery_date = ?)",
                              [WORLD_START]).fetchone()[0]
+        [(event, customer)] = con.execute(
+            "SELECT event_id, customer_id FROM events WHERE source = 'web' AND delivery_date = ? "
+            "AND customer_id <> 'anonymous' ORDER BY event_id LIMIT 1", [WORLD_START]).fetchall()
+        con.execute("UPDATE events SET customer_id = 'moved-away' WHERE event_id = ?", [event])
+        con.execute("UPDATE events SET page_url = 'marked' WHERE event_id = (SELECT min(event_id) FROM events "
+                    "WHERE source = 'app' AND delivery_date = ? AND event_id <> ?)", [WORLD_START, event])
     assert marked == 1
     for night in (LAST - timedelta(days=2), LAST - timedelta(days=1), LAST):
         out = dbt_build(data_dir, str(night))
-        assert "incremental model main.stg_app__events" in out
+        assert "incremental model main.stg_app__events" in out and "incremental model main.events" in out
     assert query(data_dir, "SELECT count(*) FROM stg_app__events WHERE page_url = 'marked'") == [(1,)]
+    assert query(data_dir, "SELECT count(*) FROM events WHERE page_url = 'marked'") == [(1,)]
+    assert query(data_dir, "SELECT customer_id FROM events WHERE event_id = ?", event) == [(customer,)]
     assert built_night(Layout(data_dir).warehouse) == LAST
-    # the audit sees the hand-made change, and nothing else
-    assert full_refresh_differences(settings) == (LAST, [Difference("stg_app__events", 1, 1)])
-    assert query(data_dir, "SELECT DISTINCT model FROM delivery_loads ORDER BY 1") == [(m,) for m in BY_DELIVERY]
+    # the audit sees the hand-made changes, and nothing else
+    assert full_refresh_differences(settings) == (LAST, [Difference("events", 1, 1), Difference("stg_app__events", 1, 1)])
+    assert query(data_dir, "SELECT DISTINCT model FROM delivery_loads ORDER BY 1") == [(m,) for m in ["events", *BY_DELIVERY]]
+    # each night restates only the deliveries it loaded, the mutable sources and moved records
+    assert query(data_dir, "SELECT DISTINCT source FROM delivery_loads WHERE model = 'events' ORDER BY 1") == [
+        ("ads",), ("app",), ("guide",), ("inputs",), ("live",), ("miniprogram",), ("official_account",), ("web",)]
+
+
+def test_changed_seeds_restate_every_event(month_copy):
+    """An event's channel comes from a seed: when the seed changes, a night derives every event
+    again instead of only the night's deliveries."""
+    data_dir, settings = month_copy
+    dbt_build(data_dir, str(LAST))
+    with duckdb.connect(str(Layout(data_dir).warehouse)) as con:
+        con.execute("UPDATE events SET channel = 'stale' WHERE delivery_date = ?", [WORLD_START])
+        con.execute("UPDATE channel_mapping SET priority = priority")   # same rows: same digest
+    dbt_build(data_dir, str(LAST), select=["events"])
+    assert query(data_dir, "SELECT count(*) > 0 FROM events WHERE channel = 'stale'") == [(True,)]
+    with duckdb.connect(str(Layout(data_dir).warehouse)) as con:
+        con.execute("DELETE FROM channel_mapping WHERE priority = (SELECT max(priority) FROM channel_mapping)")
+    dbt_build(data_dir, str(LAST), select=["events"])
+    assert query(data_dir, "SELECT count(*) FROM events WHERE channel = 'stale'") == [(0,)]
 
 
 def test_a_redelivered_night_is_loaded_again_with_everything_after_it(month_copy):

@@ -1,8 +1,29 @@
+{{ config(materialized='incremental', incremental_strategy='restate_records', on_schema_change='sync_all_columns',
+          tags=['by_delivery'], post_hook="{{ record_restated_loads() }}",
+          meta={'restate': {
+              'by_delivery': ['app', 'web', 'miniprogram', 'official_account', 'live', 'guide', 'ads'],
+              'mutable': ['mall_orders', 'pos', 'crm', 'service'],
+              'seeds': ['event_taxonomy', 'channel_mapping'],
+              'vars': ['business_tz']}}) }}
 -- The behaviour layer: every event of every source, typed, with its customer, business date,
 -- canonical event type (seed `event_taxonomy`) and marketing channel and touchpoint (seed
 -- `channel_mapping`). Events whose identifiers resolve to nobody (no identifier, or only junk
 -- and hub ones) are kept under the `anonymous` customer.
-with typed as (
+-- A night derives only the records it may have changed (macros/restate.sql): an event depends
+-- on its record, its record's customer and the seeds, never on other events.
+with
+{%- if is_incremental() %}
+-- Stored records whose customer identity resolution changed tonight (pos orders are mutable,
+-- restated every night anyway).
+moved as (
+    select e.source, e.record_id
+    from {{ this }} e
+    left join {{ ref('record_customers') }} rc on rc.source = e.source and rc.record_id = e.record_id
+    where e.source not in ('pos') and e.customer_id <> coalesce(rc.customer_id, 'anonymous')
+),
+{%- endif %}
+
+typed as (
     select
         u.*,
         coalesce(t.event_type, regexp_replace(lower(trim(u.source_event)), '[^a-z0-9]+', '_', 'g'))
@@ -11,6 +32,9 @@ with typed as (
     from {{ ref('behaviour_unioned') }} u
     left join {{ ref('event_taxonomy') }} t
         on t.source = u.source and t.source_event = u.source_event
+    {%- if is_incremental() %}
+    where {{ restated_records('u.') }} or (u.source, u.record_id) in (select source, record_id from moved)
+    {%- endif %}
 ),
 
 -- Channels are mapped once per distinct combination of criteria, then joined back by equality.
@@ -70,7 +94,8 @@ select
     t.referrer_domain,
     t.source_event,
     t.is_known_event_type,
-    t.record_id
+    t.record_id,
+    t.delivery_date
 from typed t
 left join {{ ref('record_customers') }} rc on rc.source = t.source and rc.record_id = t.record_id
 left join channels c

@@ -1,0 +1,69 @@
+{#- Tables derived record by record from the staging tables (`events`) are restated, not rebuilt:
+    a night deletes and derives again only the records it may have changed, and a full refresh
+    derives them all. A record is restated when
+      - its source loads by delivery and its delivery is at or after the first delivery of that
+        source whose version differs from the one the table loaded (new, re-ingested, erased,
+        gone), exactly as the staging tables reload them;
+      - its source is mutable (an order changes status, the CRM is a snapshot): such sources are
+        small and restated every night;
+      - identity resolution moved it to another customer;
+      - or the table's inputs changed (its code, its seeds, the vars it reads): then all are.
+    The model's config names them: meta.restate = {by_delivery: [...], mutable: [...],
+    seeds: [...], vars: [...]}; the strategy `restate_records` and the model read the same
+    predicate, so what is deleted is what is derived again. -#}
+
+{%- macro restate_config() -%}
+{%- if not execute -%}{{ return({'by_delivery': [], 'mutable': [], 'seeds': [], 'vars': []}) }}{%- endif -%}
+{{ return(config.get('meta')['restate']) }}
+{%- endmacro %}
+
+{#- A digest of what the table's rows are derived with, besides the records themselves. -#}
+{% macro inputs_version() -%}
+{%- if not execute -%}{{ return('') }}{%- endif -%}
+{%- set restate = restate_config() -%}
+{%- set parts = [model.raw_code] -%}
+{%- for name in restate.get('vars', []) -%}{%- do parts.append(name ~ '=' ~ var(name)) -%}{%- endfor -%}
+{%- for seed in restate.get('seeds', []) -%}
+    {%- set digest = run_query("select md5(coalesce(string_agg(t::varchar, '|' order by t::varchar), '')) from "
+                               ~ ref(seed) ~ " t") -%}
+    {%- do parts.append(seed ~ ':' ~ digest.columns[0].values()[0]) -%}
+{%- endfor -%}
+{{ return(local_md5(parts | join('\n'))) }}
+{%- endmacro %}
+
+{#- The records to restate tonight, as a predicate over `source` and `delivery_date`
+    (prefixed by `alias`); `true` on a first build, a full refresh or changed inputs. -#}
+{% macro restated_records(alias='') -%}
+{%- if not execute or not is_incremental() -%}{{ return('true') }}{%- endif -%}
+{%- set restate = restate_config() -%}
+{%- set stored = run_query("select version from " ~ this.schema ~ ".delivery_loads where model = '"
+                           ~ this.identifier ~ "' and source = 'inputs'") -%}
+{%- if stored.rows | length == 0 or stored.columns[0].values()[0] != inputs_version() -%}
+    {{ return('true') }}
+{%- endif -%}
+{%- set terms = [alias ~ "source in ('" ~ restate['mutable'] | join("', '") ~ "')"] -%}
+{%- for source in restate['by_delivery'] -%}
+    {%- do terms.append("(" ~ alias ~ "source = '" ~ source ~ "' and " ~ alias ~ "delivery_date >= "
+                        ~ first_changed_delivery(source) ~ ")") -%}
+{%- endfor -%}
+{{ return('(' ~ terms | join(' or ') ~ ')') }}
+{%- endmacro %}
+
+{#- What the table loaded: each by-delivery source's delivery versions and the inputs' digest. -#}
+{% macro record_restated_loads() -%}
+{{ record_loaded_deliveries(restate_config()['by_delivery']) }}
+insert into {{ this.schema }}.delivery_loads (model, source, delivery_date, version, as_of_date)
+values ('{{ this.identifier }}', 'inputs', null, '{{ inputs_version() }}', {{ as_of_date() }})
+{%- endmacro %}
+
+{#- Incremental strategy: delete the restated records (and any record derived again tonight),
+    then insert what was derived. -#}
+{% macro get_incremental_restate_records_sql(arg_dict) -%}
+{%- set target = arg_dict["target_relation"] -%}
+{%- set columns = get_quoted_csv(arg_dict["dest_columns"] | map(attribute="name")) -%}
+delete from {{ target }}
+where {{ restated_records() }}
+   or (source, record_id) in (select source, record_id from {{ arg_dict["temp_relation"] }});
+insert into {{ target }} ({{ columns }})
+select {{ columns }} from {{ arg_dict["temp_relation"] }}
+{%- endmacro %}
