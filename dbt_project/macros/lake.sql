@@ -46,7 +46,7 @@ where not exists (select 1 from {{ arg_dict["target_relation"] }} stored where s
     would. Ingestion and erasure are the only writers of the lake, so a delivery's version is
     its ingest log rows and the erasure log's rewrites of its files. -#}
 {% macro incremental_by_delivery() %}
-{{ config(materialized='incremental', incremental_strategy='append_new_records', on_schema_change='fail', tags=['by_delivery'],
+{{ config(materialized='incremental', incremental_strategy='append_new_records', on_schema_change='fail', tags=['incremental'],
           pre_hook="{{ forget_restated_deliveries() }}", post_hook="{{ record_loaded_deliveries() }}") }}
 {% endmacro %}
 

@@ -47,6 +47,11 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
         con.execute("UPDATE events SET customer_id = 'moved-away' WHERE event_id = ?", [event])
         con.execute("UPDATE events SET page_url = 'marked' WHERE event_id = (SELECT min(event_id) FROM events "
                     "WHERE source = 'app' AND delivery_date = ? AND event_id <> ?)", [WORLD_START, event])
+        # the customer whose touches ended first: the next nights bring them nothing new
+        con.execute("UPDATE customer_touchpoints SET channel = 'marked' WHERE touch_id = (SELECT arg_min(touch_id, "
+                    "(touched_at, touch_id)) FROM touchpoints WHERE customer_id = (SELECT arg_min(customer_id, "
+                    "(last_touch, customer_id)) FROM (SELECT customer_id, max(touched_at) AS last_touch "
+                    "FROM touchpoints GROUP BY 1)))")
     assert marked == 1
     for night in (LAST - timedelta(days=2), LAST - timedelta(days=1), LAST):
         out = dbt_build(data_dir, str(night))
@@ -54,9 +59,11 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
     assert query(data_dir, "SELECT count(*) FROM stg_app__events WHERE page_url = 'marked'") == [(1,)]
     assert query(data_dir, "SELECT count(*) FROM events WHERE page_url = 'marked'") == [(1,)]
     assert query(data_dir, "SELECT customer_id FROM events WHERE event_id = ?", event) == [(customer,)]
+    assert query(data_dir, "SELECT count(*) FROM touchpoints WHERE channel = 'marked'") == [(1,)]
     assert built_night(Layout(data_dir).warehouse) == LAST
     # the audit sees the hand-made changes, and nothing else
-    assert full_refresh_differences(settings) == (LAST, [Difference("events", 1, 1), Difference("stg_app__events", 1, 1)])
+    assert full_refresh_differences(settings) == (LAST, [Difference("events", 1, 1), Difference("stg_app__events", 1, 1),
+                                                        Difference("touchpoints", 1, 1)])
     assert query(data_dir, "SELECT DISTINCT model FROM delivery_loads ORDER BY 1") == [(m,) for m in ["events", *BY_DELIVERY]]
     # each night restates only the deliveries it loaded, the mutable sources and moved records
     assert query(data_dir, "SELECT DISTINCT source FROM delivery_loads WHERE model = 'events' ORDER BY 1") == [

@@ -1,5 +1,5 @@
 {{ config(materialized='incremental', incremental_strategy='restate_records', on_schema_change='sync_all_columns',
-          tags=['by_delivery'], post_hook="{{ record_restated_loads() }}",
+          tags=['incremental'], post_hook="{{ record_restated_loads() }}",
           meta={'restate': {
               'by_delivery': ['app', 'web', 'miniprogram', 'official_account', 'live', 'guide', 'ads'],
               'mutable': ['mall_orders', 'pos', 'crm', 'service'],

@@ -27,6 +27,7 @@ HISTORY = {
     "holdout_keys": ("customer_id",),       # not holdout_key: an inheritor keeps its group
     "identity_changes": ("customer_id", "previous_customer_id"),
     "identity_assignments": ("customer_id",),
+    "customer_touchpoints": ("customer_id",),   # kept per customer: an erased one's row without a touch
 }
 
 

@@ -143,7 +143,8 @@ def render(layout: Layout, night: date, run_id: str, failure: str | None = None)
         if layout.warehouse.exists():
             con.execute(f"ATTACH '{layout.warehouse}' AS w (READ_ONLY)")
             con.execute("USE w")
-            present = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'w'")
+            present = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'w' "
+                                                 "UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = 'w'")
                        .fetchall()}
         ingest = []
         if layout.ingest_log.exists():

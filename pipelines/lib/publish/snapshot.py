@@ -80,7 +80,8 @@ def publish_snapshot(layout: Layout, night: date, run_id: str) -> dict[str, int]
             con.execute(f"ATTACH '{layout.warehouse}' AS w (READ_ONLY)")
             con.execute(f"ATTACH '{scratch}' AS s (STORAGE_VERSION '{STORAGE_VERSION}')")
             present = {r[0] for r in con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'w'").fetchall()}
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'w' "
+                "UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = 'w'").fetchall()}
             for table in TABLES:
                 if table not in present:
                     continue

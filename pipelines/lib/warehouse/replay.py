@@ -1,6 +1,6 @@
 """Proof that incremental nights equal a full refresh.
 
-The tables loaded one delivery at a time (dbt tag `by_delivery`: the staging tables, and `events`,
+The tables loaded one delivery at a time (dbt tag `incremental`: the staging tables, `events`
 which restates records by delivery and identity move) are built again from the whole lake, as of
 the same night, into an empty scratch warehouse (with everything they are derived from), and compared with the working ones
 row for row (EXCEPT ALL both ways: duplicates count). Costs one full read of the lake, so it runs
@@ -21,7 +21,7 @@ import duckdb
 from pipelines.lib.layout import Layout
 from pipelines.settings import Settings
 
-TAG = "by_delivery"
+TAG = "incremental"
 
 
 @dataclass(frozen=True)

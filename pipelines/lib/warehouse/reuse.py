@@ -28,7 +28,8 @@ from pipelines.lib.layout import Layout
 
 # Macros that read the night's date only to slice the lake (covered by the lake's state).
 LAKE_SLICE_MACROS = {"lake", "as_of_date", "restated_from", "delivery_versions", "forget_restated_deliveries",
-                     "record_loaded_deliveries", "incremental_by_delivery"}
+                     "record_loaded_deliveries", "incremental_by_delivery", "first_changed_delivery",
+                     "restated_records", "record_restated_loads"}
 # Vars that change how a build runs, not what it computes.
 RUN_VARS = {"as_of_date", "data_dir", "gate_reference_date", "duckdb_memory_limit", "duckdb_threads",
             "duckdb_temp_directory"}

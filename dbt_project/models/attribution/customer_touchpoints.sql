@@ -1,0 +1,192 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='customer_id',
+          on_schema_change='fail') }}
+-- Each customer's marketing touches (the view `touchpoints` publishes them), restated per
+-- customer: a customer's touches depend only on that customer's candidate events below (their
+-- click ids' first sighting and the ad log's campaign included), so a night derives again only
+-- the customers whose candidate events changed, found by a digest of them (`inputs_digest`,
+-- with the session gap and this model's code), and keeps the others' touches. A customer left
+-- with no candidate event keeps one row without a touch (touch_id null) holding the digest, so
+-- the deletion of their touches is itself stored.
+--
+-- Which events are touches, and click or view, comes from the seed `touch_modes`. A touch is
+-- usually several events: every page of a visit from an ad carries the ad's tags, an
+-- impression is followed by its click, an article's click-through opens the mini-program from
+-- the article. So events of the same customer, channel, campaign and content (article, room or
+-- guide) are one touch until `touch_session_minutes` pass without such an event; the touch
+-- starts at its first event, takes that event's id, and is a click when any of its events is.
+-- Events that carry the same click id are one touch whatever their clocks say (an ad log's
+-- time and the landing page's can be hours apart): they are placed at the click id's first
+-- sighting before the gap rule applies. A landing page that carries only the click id gets its
+-- campaign and creative from the ad platform's click log, so the click, the impression just
+-- before it and the visit it started are one touch.
+-- A direct visit (is_direct) is a touch only when the customer had no touch at all in the
+-- previous `touch_session_minutes`: browsing on after an ad or an article is part of that touch.
+-- Anonymous events are left out: nobody can convert as `anonymous`.
+{%- set gap = "interval '" ~ var('touch_session_minutes') ~ " minutes'" %}
+
+with rule_keys as (
+    select distinct touchpoint, source, event_type
+    from {{ ref('events') }}
+    where customer_id <> 'anonymous'
+),
+
+rules as (
+    select
+        k.*,
+        arg_min(m.touch_mode, m.priority) as touch_mode,
+        arg_min(m.is_direct, m.priority) as is_direct
+    from rule_keys k
+    join {{ ref('touch_modes') }} m
+        on (m.touchpoint is null or m.touchpoint = k.touchpoint)
+        and (m.source is null or m.source = k.source)
+        and (m.event_type is null or m.event_type = k.event_type)
+    group by all
+),
+
+ad_clicks as (
+    select click_id, min(campaign_id) as campaign_id, min(creative_id) as creative_id
+    from {{ ref('stg_ads__clicks') }}
+    where click_id is not null
+    group by click_id
+),
+
+candidate_events as (
+    select
+        e.event_id,
+        e.customer_id,
+        e.occurred_at,
+        e.business_date,
+        e.source,
+        e.channel,
+        e.touchpoint,
+        coalesce(e.campaign_id, a.campaign_id) as campaign_id,
+        coalesce(e.creative_id, a.creative_id) as creative_id,
+        e.article_id,
+        e.room_id,
+        e.guide_id,
+        e.store_id,
+        e.click_id,
+        r.touch_mode,
+        r.is_direct,
+        concat_ws('|', e.channel, coalesce(e.campaign_id, a.campaign_id, ''),
+                  coalesce(e.article_id, e.room_id, e.guide_id, '')) as touch_key
+    from {{ ref('events') }} e
+    join rules r on r.touchpoint = e.touchpoint and r.source = e.source and r.event_type = e.event_type
+    left join ad_clicks a on a.click_id = e.click_id
+    where e.customer_id <> 'anonymous'
+),
+
+-- A click id's first sighting, joined back (a window over click_id would put every event
+-- without one into a single partition).
+click_firsts as (
+    select click_id, min(occurred_at) as first_at
+    from candidate_events
+    where click_id is not null
+    group by click_id
+),
+
+all_candidates as (
+    select c.*, coalesce(f.first_at, c.occurred_at) as fold_at
+    from candidate_events c
+    left join click_firsts f on f.click_id = c.click_id
+),
+
+inputs as (
+    select customer_id,
+        hash(bit_xor(hash(event_id, occurred_at, business_date, source, channel, touchpoint, campaign_id,
+                          creative_id, article_id, room_id, guide_id, store_id, click_id, touch_mode,
+                          is_direct, touch_key, fold_at)),
+             count(*), '{{ local_md5(model.raw_code ~ gap) }}') as inputs_digest
+    from all_candidates
+    group by customer_id
+),
+
+-- The customers derived tonight: all on a first build, else those whose digest changed (new,
+-- gone or different candidate events).
+restated as (
+{%- if is_incremental() %}
+    select coalesce(i.customer_id, s.customer_id) as customer_id, i.inputs_digest
+    from inputs i
+    full join (select customer_id, any_value(inputs_digest) as inputs_digest from {{ this }} group by customer_id) s
+        using (customer_id)
+    where i.inputs_digest is distinct from s.inputs_digest
+{%- else %}
+    select customer_id, inputs_digest from inputs
+{%- endif %}
+),
+
+candidates as (
+    select c.* from all_candidates c semi join restated r using (customer_id)
+),
+
+-- Campaign touches: a new touch when the same key was quiet for the session gap.
+campaign_events as (
+    select
+        *,
+        coalesce(fold_at - lag(fold_at) over same_key > {{ gap }}, true) as starts_touch
+    from candidates
+    where not is_direct
+    window same_key as (partition by customer_id, touch_key order by fold_at, occurred_at, event_id)
+),
+
+campaign_touches as (
+    select
+        *,
+        sum(starts_touch::int) over (partition by customer_id, touch_key order by fold_at, occurred_at, event_id
+                                     rows unbounded preceding) as touch_number
+    from campaign_events
+),
+
+campaign_grouped as (
+    select
+        arg_min(event_id, (occurred_at, event_id)) as touch_id,
+        customer_id,
+        min(occurred_at) as touched_at,
+        arg_min(business_date, (occurred_at, event_id)) as business_date,
+        arg_min(channel, (occurred_at, event_id)) as channel,
+        arg_min(touchpoint, (occurred_at, event_id)) as touchpoint,
+        arg_min(campaign_id, (occurred_at, event_id)) as campaign_id,
+        arg_min(creative_id, (occurred_at, event_id)) filter (where creative_id is not null) as creative_id,
+        arg_min(article_id, (occurred_at, event_id)) filter (where article_id is not null) as article_id,
+        arg_min(room_id, (occurred_at, event_id)) filter (where room_id is not null) as room_id,
+        arg_min(guide_id, (occurred_at, event_id)) filter (where guide_id is not null) as guide_id,
+        arg_min(store_id, (occurred_at, event_id)) filter (where store_id is not null) as store_id,
+        arg_min(click_id, (occurred_at, event_id)) filter (where click_id is not null) as click_id,
+        case when bool_or(touch_mode = 'click') then 'click' else 'view' end as touch_mode,
+        false as is_direct,
+        count(*) as events
+    from campaign_touches
+    group by customer_id, touch_key, touch_number
+),
+
+-- Direct visits: a touch only after a quiet gap since the customer's previous candidate event.
+direct_visits as (
+    select *
+    from (
+        select
+            *,
+            occurred_at - lag(occurred_at) over (partition by customer_id order by occurred_at, event_id)
+                as since_previous
+        from candidates
+    )
+    where is_direct and coalesce(since_previous > {{ gap }}, true)
+),
+
+touches as (
+    select
+        touch_id, customer_id, touched_at, business_date, channel, touchpoint, campaign_id, creative_id,
+        article_id, room_id, guide_id, store_id, click_id, touch_mode, is_direct, events
+    from campaign_grouped
+    union all
+    select
+        event_id, customer_id, occurred_at, business_date, channel, touchpoint, campaign_id, creative_id,
+        article_id, room_id, guide_id, store_id, click_id, touch_mode, is_direct, 1
+    from direct_visits
+)
+
+select t.*, r.inputs_digest
+from touches t join restated r using (customer_id)
+union all
+select null, r.customer_id, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
+    r.inputs_digest
+from restated r anti join touches t using (customer_id)
