@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from pipelines.lib.layout import Layout
+from pipelines.lib.publish.snapshot import TABLES, snapshot_path
 from pipelines.lib.warehouse.dbt import MANIFEST, PROJECT_DIR, night_vars
 from pipelines.lib.warehouse.reuse import (current_state, lake_state, last_state, night_independent_models,
                                            project_state)
@@ -73,6 +74,20 @@ def test_a_quiet_night_keeps_what_does_not_read_the_date_and_equals_a_full_build
         event = instance.get_latest_materialization_event(AssetKey("events"))
     assert event.asset_materialization.partition == QUIET.isoformat()
     assert event.asset_materialization.metadata["reused_from_night"].value == LAST.isoformat()
+    # the analyst snapshot carried the kept tables over from last night's file, copied the rest,
+    # and holds exactly what the warehouse holds
+    with duckdb.connect() as con:
+        con.execute(f"ATTACH '{snapshot_path(Layout(data_dir))}' AS s (READ_ONLY)")
+        con.execute(f"ATTACH '{Layout(data_dir).warehouse}' AS w (READ_ONLY)")
+        [(carried, as_of)] = con.execute("SELECT carried_over, as_of_date FROM s._snapshot").fetchall()
+        assert as_of == QUIET
+        assert {"events", "customers", "identity_map", "orders", "conversions"} <= set(carried)
+        assert not {"customer_traits", "audience_membership", "attribution", "touchpoints"} & set(carried)
+        for table in TABLES:
+            assert con.execute(f"SELECT (SELECT count(*) FROM (FROM s.{table} EXCEPT ALL FROM w.{table})), "
+                               f"(SELECT count(*) FROM (FROM w.{table} EXCEPT ALL FROM s.{table}))").fetchone() \
+                == (0, 0), table
+        assert con.execute("SELECT count(*) > 0 FROM s.customer_traits WHERE as_of_date = ?", [QUIET]).fetchone()[0]
 
     # the same night built from scratch (a hand-run dbt build: it also forgets the build state)
     reused = tmp_path / "reused.duckdb"
@@ -109,3 +124,6 @@ def test_new_data_another_project_or_another_dbt_run_build_everything(month_copy
     [night] = run_nights([QUIET], settings)
     assert night.success, night.explain()
     assert {"events", "touchpoints", "identity_resolution"} <= built_models(data_dir)
+    # nor does the analyst snapshot carry anything over from the file before
+    with duckdb.connect(str(snapshot_path(layout)), read_only=True) as con:
+        assert con.execute("SELECT carried_over FROM _snapshot").fetchone()[0] == []

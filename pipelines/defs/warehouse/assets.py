@@ -94,7 +94,7 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: Lake
         # people erased tonight (or earlier) leave the history tables before anyone reads them
         forgotten = forget_erased(lake.layout, date.fromisoformat(context.partition_key))
         events = list(_with_figures(events, lake.layout, context.partition_key, forgotten))
-        record_state(lake.layout, state)
+        record_state(lake.layout, state, [m for m in reused if not forgotten.get(m)])
         # kept from the last build (the same lake slice and project give the same tables); first,
         # as they are upstream of everything built tonight
         for name in reused:

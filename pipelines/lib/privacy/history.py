@@ -85,4 +85,7 @@ def forget_history(db: Path, erasure_log: Path) -> dict[str, int]:
                 continue
             where = " or ".join(f"{c} in (select customer_id from erased)" for c in columns)
             deleted[table] = con.execute(f"delete from {table} where {where}").fetchone()[0]
+        if any(deleted.values()) and "build_state" in tables:
+            # a writer besides the nightly build: nothing may be kept or carried over on its word
+            con.execute("delete from build_state")
     return deleted

@@ -6,11 +6,18 @@ new connection sees the new night, nobody sees half of one. The file is written 
 storage format v1.2.0, which DuckDB 1.x clients (notebooks, DBeaver, BI tools) still open.
 Tables and columns carry the dbt descriptions as comments (`duckdb_tables()`/`duckdb_columns()`
 show them); `_snapshot` says which night and run it holds.
+
+A night copies only the tables that changed: the new file starts as a copy of the published one,
+and a table whose warehouse build id (`table_builds`, `pipelines/lib/warehouse/reuse.py`) is the
+one the published file recorded for it is carried over as it is (a quiet night keeps `events`,
+`customers`, `orders`...). Build ids are trusted only while no writer but the nightly build
+touched the warehouse since (its `build_state` row); views are always copied.
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -18,6 +25,7 @@ import duckdb
 
 from pipelines.lib.layout import Layout
 from pipelines.lib.publish.gates import admit
+from pipelines.lib.warehouse.reuse import table_builds
 
 STORAGE_VERSION = "v1.2.0"
 # The contract's tables first, then the marts analysts asked for.
@@ -63,7 +71,7 @@ def _quoted(text: str) -> str:
 
 
 def publish_snapshot(layout: Layout, night: date, run_id: str) -> dict[str, int]:
-    """Copies the tables into a new file beside the published one and swaps it in; rows per table.
+    """Builds the new file beside the published one and swaps it in; rows per table.
     Refused (`PublishRefused`, yesterday's file stays) when a gate guarding any of them refused."""
     admit(layout.warehouse.parent / "dbt", TABLES, "the analyst snapshot")
     target = snapshot_path(layout)
@@ -74,30 +82,34 @@ def publish_snapshot(layout: Layout, night: date, run_id: str) -> dict[str, int]
     for leftover in leftovers:
         leftover.unlink(missing_ok=True)
     docs = _descriptions(layout.warehouse.parent / "dbt")
+    published = _published_builds(target)
+    if published:
+        shutil.copyfile(target, scratch)
     rows: dict[str, int] = {}
     try:
         with duckdb.connect() as con:
             con.execute(f"ATTACH '{layout.warehouse}' AS w (READ_ONLY)")
             con.execute(f"ATTACH '{scratch}' AS s (STORAGE_VERSION '{STORAGE_VERSION}')")
-            present = {r[0] for r in con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'w' "
-                "UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = 'w'").fetchall()}
+            builds = table_builds(con, "w")
+            base = {r[0] for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'w'").fetchall()}
+            present = base | {r[0] for r in con.execute(
+                "SELECT view_name FROM duckdb_views() WHERE database_name = 'w'").fetchall()}
+            held = {r[0] for r in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 's'").fetchall()}
+            carried = {t for t in TABLES if t in base and t in held and builds.get(t) and published.get(t) == builds[t]}
+            for table in held - carried:
+                con.execute(f'DROP TABLE s."{table}"')
             for table in TABLES:
                 if table not in present:
                     continue
-                con.execute(f'CREATE TABLE s."{table}" AS SELECT * FROM w."{table}"')
+                if table not in carried:
+                    _copy(con, table, docs.get(table, ("", {})))
                 [(rows[table],)] = con.execute(f'SELECT count(*) FROM s."{table}"').fetchall()
-                description, columns = docs.get(table, ("", {}))
-                if description:
-                    con.execute(f'COMMENT ON TABLE s."{table}" IS {_quoted(description)}')
-                built = {r[0] for r in con.execute(
-                    "SELECT column_name FROM duckdb_columns() WHERE database_name = 's' AND table_name = ?",
-                    [table]).fetchall()}
-                for column, text in columns.items():
-                    if text and column in built:         # a description of a dropped column is stale docs
-                        con.execute(f'COMMENT ON COLUMN s."{table}"."{column}" IS {_quoted(text)}')
             con.execute("CREATE TABLE s._snapshot AS SELECT ?::DATE AS as_of_date, ? AS run_id, "
-                        "?::JSON AS table_rows", [night, run_id, json.dumps(rows)])
+                        "?::JSON AS table_rows, ?::JSON AS table_builds, ?::VARCHAR[] AS carried_over",
+                        [night, run_id, json.dumps(rows),
+                         json.dumps({t: builds[t] for t in rows if t in builds and t in base}), sorted(carried)])
             con.execute("DETACH s")
         with open(scratch, "rb+") as f:
             os.fsync(f.fileno())
@@ -106,3 +118,35 @@ def publish_snapshot(layout: Layout, night: date, run_id: str) -> dict[str, int]
         for leftover in leftovers:
             leftover.unlink(missing_ok=True)
     return rows
+
+
+def _copy(con: duckdb.DuckDBPyConnection, table: str, doc: tuple[str, dict[str, str]]) -> None:
+    con.execute(f'CREATE TABLE s."{table}" AS SELECT * FROM w."{table}"')
+    description, columns = doc
+    if description:
+        con.execute(f'COMMENT ON TABLE s."{table}" IS {_quoted(description)}')
+    built = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = 's' AND table_name = ?",
+        [table]).fetchall()}
+    for column, text in columns.items():
+        if text and column in built:         # a description of a dropped column is stale docs
+            con.execute(f'COMMENT ON COLUMN s."{table}"."{column}" IS {_quoted(text)}')
+
+
+def _published_builds(path: Path) -> dict[str, str]:
+    """The build id of each table the published file holds, as it recorded them; empty when there
+    is no file to start from (none, unreadable, another storage version, or from before build ids)."""
+    if not path.exists():
+        return {}
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            [(version,)] = con.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
+                                       "WHERE database_name = current_database()").fetchall()
+            columns = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() "
+                                                 "WHERE table_name = '_snapshot'").fetchall()}
+            if not (version or "").startswith(STORAGE_VERSION) or "table_builds" not in columns:
+                return {}
+            [(builds,)] = con.execute("SELECT table_builds FROM _snapshot").fetchall()
+    except duckdb.Error:
+        return {}
+    return json.loads(builds) if builds else {}

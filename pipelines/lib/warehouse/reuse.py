@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -129,11 +130,37 @@ def last_state(layout: Layout) -> BuildState | None:
     return BuildState(*row) if row else None
 
 
-def record_state(layout: Layout, state: BuildState) -> None:
-    """After a successful build (dbt's on-run-start emptied the table)."""
+def record_state(layout: Layout, state: BuildState, kept: list[str]) -> str:
+    """After a successful build (dbt's on-run-start emptied `build_state`): its state, and a new
+    build id for every table and view but the `kept` ones (table `table_builds`; kept ones keep
+    theirs: nothing wrote them since, or the build could not have kept them). While `build_state`
+    holds a row, a table whose build id did not change holds what it held then: the analyst
+    snapshot carries such tables over instead of copying them. Returns the build id."""
+    build = uuid.uuid4().hex
     with duckdb.connect(str(layout.warehouse)) as con:
+        con.execute("BEGIN")
         con.execute("DELETE FROM build_state")
         con.execute("INSERT INTO build_state VALUES (CAST(? AS DATE), ?, ?)", [state.night, state.lake, state.project])
+        con.execute("CREATE TABLE IF NOT EXISTS table_builds (table_name VARCHAR, build VARCHAR)")
+        con.execute("DELETE FROM table_builds WHERE NOT list_contains(?::VARCHAR[], table_name)", [kept])
+        con.execute("""INSERT INTO table_builds
+                       SELECT table_name, ? FROM information_schema.tables
+                       WHERE table_schema = 'main' AND table_name NOT IN (SELECT table_name FROM table_builds)""",
+                    [build])
+        con.execute("COMMIT")
+    return build
+
+
+def table_builds(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, str]:
+    """The build id of each table of an attached warehouse, empty when anything but a nightly
+    build may have written it since (no `build_state` row: any dbt run or erasure empties it)."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = ?",
+                                        [database]).fetchall()}
+    if not {"build_state", "table_builds"} <= tables:
+        return {}
+    if not con.execute(f'SELECT count(*) FROM "{database}".build_state').fetchone()[0]:
+        return {}
+    return dict(con.execute(f'SELECT table_name, build FROM "{database}".table_builds').fetchall())
 
 
 def night_independent_models(manifest: dict) -> list[str]:
