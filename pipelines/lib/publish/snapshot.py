@@ -83,21 +83,25 @@ def publish_snapshot(layout: Layout, night: date, run_id: str) -> dict[str, int]
         leftover.unlink(missing_ok=True)
     docs = _descriptions(layout.warehouse.parent / "dbt")
     published = _published_builds(target)
-    if published:
-        shutil.copyfile(target, scratch)
     rows: dict[str, int] = {}
     try:
         with duckdb.connect() as con:
             con.execute(f"ATTACH '{layout.warehouse}' AS w (READ_ONLY)")
-            con.execute(f"ATTACH '{scratch}' AS s (STORAGE_VERSION '{STORAGE_VERSION}')")
             builds = table_builds(con, "w")
             base = {r[0] for r in con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = 'w'").fetchall()}
             present = base | {r[0] for r in con.execute(
                 "SELECT view_name FROM duckdb_views() WHERE database_name = 'w'").fetchall()}
+            carried = {t for t in TABLES if t in base and builds.get(t) and published.get(t) == builds[t]}
+            # Only then start from the published file: a dropped table's blocks keep its old bytes
+            # until reused, and after an erasure (which empties `build_state`) nothing is carried,
+            # so the file is written from scratch without the person.
+            if carried:
+                shutil.copyfile(target, scratch)
+            con.execute(f"ATTACH '{scratch}' AS s (STORAGE_VERSION '{STORAGE_VERSION}')")
             held = {r[0] for r in con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = 's'").fetchall()}
-            carried = {t for t in TABLES if t in base and t in held and builds.get(t) and published.get(t) == builds[t]}
+            carried &= held
             for table in held - carried:
                 con.execute(f'DROP TABLE s."{table}"')
             for table in TABLES:
