@@ -1,8 +1,9 @@
+{%- set mutable_sources = ['mall_orders', 'pos', 'crm', 'service'] %}
 {{ config(materialized='incremental', incremental_strategy='restate_records', on_schema_change='sync_all_columns',
           tags=['incremental'], post_hook="{{ record_restated_loads() }}",
           meta={'restate': {
               'by_delivery': ['app', 'web', 'miniprogram', 'official_account', 'live', 'guide', 'ads'],
-              'mutable': ['mall_orders', 'pos', 'crm', 'service'],
+              'mutable': mutable_sources,
               'seeds': ['event_taxonomy', 'channel_mapping'],
               'vars': ['business_tz']}}) }}
 -- The behaviour layer: every event of every source, typed, with its customer, business date,
@@ -13,13 +14,14 @@
 -- on its record, its record's customer and the seeds, never on other events.
 with
 {%- if is_incremental() %}
--- Stored records whose customer identity resolution changed tonight (pos orders are mutable,
--- restated every night anyway).
+-- Stored records whose customer identity resolution changed tonight (the mutable sources are
+-- restated every night anyway; a till order's customer does not come from record_customers).
 moved as (
     select e.source, e.record_id
     from {{ this }} e
     left join {{ ref('record_customers') }} rc on rc.source = e.source and rc.record_id = e.record_id
-    where e.source not in ('pos') and e.customer_id <> coalesce(rc.customer_id, 'anonymous')
+    where e.source not in ('{{ mutable_sources | join("', '") }}')
+      and e.customer_id <> coalesce(rc.customer_id, 'anonymous')
 ),
 {%- endif %}
 

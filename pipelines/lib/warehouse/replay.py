@@ -1,8 +1,8 @@
 """Proof that incremental nights equal a full refresh.
 
-The tables loaded one delivery at a time (dbt tag `incremental`: the staging tables, `events`
-which restates records by delivery and identity move) are built again from the whole lake, as of
-the same night, into an empty scratch warehouse (with everything they are derived from), and compared with the working ones
+The tables a night updates instead of rebuilding (dbt tag `incremental`: the staging tables,
+`events`, `touchpoints`) are built again from the whole lake, as of the same night, into an empty
+scratch warehouse with everything they are derived from, and compared with the working ones
 row for row (EXCEPT ALL both ways: duplicates count). Costs one full read of the lake, so it runs
 on demand or weekly (`incremental_audit` job), never inside a night.
 """

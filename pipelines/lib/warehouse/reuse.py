@@ -130,12 +130,12 @@ def last_state(layout: Layout) -> BuildState | None:
     return BuildState(*row) if row else None
 
 
-def record_state(layout: Layout, state: BuildState, kept: list[str]) -> str:
+def record_state(layout: Layout, state: BuildState, kept: list[str]) -> None:
     """After a successful build (dbt's on-run-start emptied `build_state`): its state, and a new
     build id for every table and view but the `kept` ones (table `table_builds`; kept ones keep
     theirs: nothing wrote them since, or the build could not have kept them). While `build_state`
     holds a row, a table whose build id did not change holds what it held then: the analyst
-    snapshot carries such tables over instead of copying them. Returns the build id."""
+    snapshot carries such tables over instead of copying them."""
     build = uuid.uuid4().hex
     with duckdb.connect(str(layout.warehouse)) as con:
         con.execute("BEGIN")
@@ -148,7 +148,6 @@ def record_state(layout: Layout, state: BuildState, kept: list[str]) -> str:
                        WHERE table_schema = 'main' AND table_name NOT IN (SELECT table_name FROM table_builds)""",
                     [build])
         con.execute("COMMIT")
-    return build
 
 
 def table_builds(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, str]:
