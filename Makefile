@@ -75,7 +75,7 @@ bench: install ## benchmark nights end to end and ingestion (BENCH_EVENTS), iden
 	$(BIN)/python -m bench.attribution_warehouse --conversions $(BENCH_ATTRIBUTION_ORDERS)
 
 lock: ## re-resolve requirements.lock from pyproject.toml
-	$(BIN)/uv pip compile --quiet pyproject.toml --extra test --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra test --extra spark --python-version 3.11 -o requirements.lock
 
 clean: ## remove generated data, the local Dagster instance and .venv
 	rm -rf $(DATA_DIR)/raw $(DATA_DIR)/truth $(DATA_DIR)/lake $(DATA_DIR)/quarantine $(DATA_DIR)/.dagster $(DATA_DIR)/warehouse \

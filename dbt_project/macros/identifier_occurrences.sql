@@ -3,15 +3,11 @@
 {% macro identifier_occurrences(model, columns, seen_at='occurred_at', where=none) %}
 select source, record_id, id_type, id_value, seen_at
 from (
-    unpivot (
-        select source, record_id, {{ seen_at }} as seen_at,
-            {%- for id_type, column in columns.items() %}
-            cast({{ column }} as varchar) as {{ id_type }}{{ "," if not loop.last }}
-            {%- endfor %}
-        from {{ ref(model) }}
-        {% if where %}where {{ where }}{% endif %}
-    )
-    on {{ columns.keys() | join(', ') }}
-    into name id_type value id_value
-)
+    select source, record_id, {{ seen_at }} as seen_at,
+        {%- for id_type, column in columns.items() %}
+        cast({{ column }} as string) as {{ id_type }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ ref(model) }}
+    {% if where %}where {{ where }}{% endif %}
+) unpivot (id_value for id_type in ({{ columns.keys() | join(', ') }}))
 {% endmacro %}

@@ -11,19 +11,14 @@ date '{{ var("as_of_date") }}'
 
 {#- A stable id for a record without one of its own: a hash of its natural key. -#}
 {% macro hash_key(columns) -%}
-left(sha256(concat_ws('|'{% for c in columns %}, coalesce(cast({{ c }} as varchar), '~'){% endfor %})), 20)
+{%- set parts = [] -%}
+{%- for c in columns %}{% do parts.append("coalesce(cast(" ~ c ~ " as string), '~')") %}{% endfor -%}
+left({{ sha256("concat_ws('|', " ~ parts | join(', ') ~ ")") }}, 20)
 {%- endmacro %}
 
 {#- The business day of a UTC timestamp, in the configured time zone. -#}
 {% macro business_date(ts) -%}
-cast(timezone('{{ var("business_tz") }}', timezone('UTC', {{ ts }})) as date)
-{%- endmacro %}
-
-{#- One row per record: a record re-delivered after the lake's dedupe lookback is still one
-    record (the first delivery wins; against the deliveries a staging table already holds, the
-    incremental strategy `append_new_records` below decides). -#}
-{% macro one_row_per(key) -%}
-qualify row_number() over (partition by {{ key }} order by delivery_date) = 1
+cast({{ utc_to_local(ts, "'" ~ var("business_tz") ~ "'") }} as date)
 {%- endmacro %}
 
 {#- Incremental strategy of the staging tables: append the loaded deliveries' records that the
@@ -46,8 +41,13 @@ where not exists (select 1 from {{ arg_dict["target_relation"] }} stored where s
     would. Ingestion and erasure are the only writers of the lake, so a delivery's version is
     its ingest log rows and the erasure log's rewrites of its files. -#}
 {% macro incremental_by_delivery() %}
+{%- if target.type == 'spark' %}
+{#- Spark's Parquet tables cannot delete rows: there the table is read from the whole lake. -#}
+{{ config(materialized='table', tags=['incremental']) }}
+{%- else %}
 {{ config(materialized='incremental', incremental_strategy='append_new_records', on_schema_change='fail', tags=['incremental'],
           pre_hook="{{ forget_restated_deliveries() }}", post_hook="{{ record_loaded_deliveries() }}") }}
+{%- endif %}
 {% endmacro %}
 
 {#- The lake source a staging model reads: `stg_<source>__<entity>`. -#}
@@ -116,6 +116,7 @@ delete from {{ this }} where delivery_date >= {{ restated_from() }}
 {#- Created before any model runs (on-run-start): staging models load in parallel threads.
     (`source` came with `events`, which loads several sources; older warehouses gain it.) -#}
 {% macro create_delivery_loads() -%}
+{%- if target.type == 'spark' %}{{ return('') }}{% endif -%}
 create table if not exists {{ target.schema }}.delivery_loads
     (model varchar, delivery_date date, version varchar, as_of_date date, source varchar);
 alter table {{ target.schema }}.delivery_loads add column if not exists source varchar;
@@ -136,6 +137,7 @@ from ({{ delivery_versions(source) }});
     night, erasure's identity build, a hand-run build) forgets it first: the next night then
     builds everything instead of keeping tables it cannot vouch for. -#}
 {% macro forget_build_state() -%}
+{%- if target.type == 'spark' %}{{ return('') }}{% endif -%}
 create table if not exists {{ target.schema }}.build_state (night date, lake varchar, project varchar);
 delete from {{ target.schema }}.build_state
 {%- endmacro %}

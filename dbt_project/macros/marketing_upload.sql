@@ -3,9 +3,8 @@
     `columns`: name -> SQL type of the empty shape. -#}
 {% macro marketing_upload(name, columns) -%}
 {%- set path = var('data_dir') ~ '/lake/marketing/' ~ name ~ '.parquet' -%}
-{%- set found = run_query("select count(*) from glob('" ~ path ~ "')") if execute else none -%}
-{%- if found is not none and found.columns[0].values()[0] > 0 -%}
-select {{ columns.keys() | join(', ') }} from read_parquet('{{ path }}')
+{%- if lake_file_exists(path) -%}
+select {{ columns.keys() | join(', ') }} from {{ parquet_file(path) }}
 {%- else -%}
 select {% for c, t in columns.items() %}cast(null as {{ t }}) as {{ c }}{{ ", " if not loop.last }}{% endfor %} where false
 {%- endif -%}

@@ -1,5 +1,6 @@
 {#- app and web deliver the same Segment-spec stream: one staging shape for both. -#}
 {% macro stg_segment(source_name) %}
+{% call first_per('record_id', 'delivery_date') %}
 select
     message_id as record_id,
     '{{ source_name }}' as source,
@@ -37,5 +38,5 @@ select
     trait_city as city,
     delivery_date
 from {{ lake(source_name ~ '_events') }}
-{{ one_row_per('message_id') }}
+{% endcall %}
 {% endmacro %}

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', full_refresh=false, incremental_strategy='delete+insert', unique_key='as_of_date') }}
+{{ nightly_history() }}
 -- Who entered and who left each audience since the previous as_of_date in audience_membership
 -- (published contract). A customer whose id changed (identity_changes) exits under the old id
 -- and enters under the new one.

@@ -1,6 +1,4 @@
-{{ config(materialized='incremental', full_refresh=false, incremental_strategy='delete+insert',
-          unique_key='as_of_date',
-          post_hook="delete from {{ this }} where as_of_date <= {{ as_of_date() }} - {{ var('traits_history_days') }}") }}
+{{ nightly_history(keep='traits_history_days') }}
 -- The key each customer's treatment/holdout group is drawn from (audience models hash it with
 -- the audience's name and var `holdout_salt`). A new customer starts with its own id. A customer
 -- made of earlier ones (merged, split, or renamed: identity_changes) keeps the key of the one

@@ -2,7 +2,7 @@
 -- (source, record_id) names the record whose identifiers say who did it; delivery_date is the
 -- delivery it was read from (a till order's first).
 {%- set app_web %}
-    select source || ':' || record_id as event_id, source, record_id, cast(null as varchar) as customer_id,
+    select source || ':' || record_id as event_id, source, record_id, cast(null as string) as customer_id,
         source_event, occurred_at, campaign_id, product_id, coalesce(revenue, price) as amount,
         order_id, coupon as coupon_type,
         case when discount > 0 and coalesce(revenue, price) > 0

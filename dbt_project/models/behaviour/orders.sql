@@ -16,7 +16,7 @@ select
     m.coupon_type,
     m.refund_amount,
     case when m.status = 'cancelled' then 0 else m.amount - m.refund_amount end as net_amount,
-    cast(null as varchar) as store_id,
+    cast(null as string) as store_id,
     m.guide_id,
     m.scene,
     m.room_id,

@@ -1,5 +1,4 @@
-{{ config(materialized='incremental', full_refresh=false, incremental_strategy='delete+insert',
-          unique_key='as_of_date') }}
+{{ nightly_history() }}
 -- What identity resolution changed tonight against the last build: customers that merged, split
 -- or were renamed (anchor gone), with the evidence (the record that linked them) or the rule
 -- (blocked value, hub, cut link, per-type limit) responsible. Never rebuilt from scratch: it is
@@ -9,12 +8,12 @@
 {%- set previous = adapter.get_relation(this.database, this.schema, 'identity_assignments') %}
 
 {% if previous is none %}
-select {{ as_of_date() }} as as_of_date, 'baseline' as change, cast(null as varchar) as customer_id,
-    cast(null as varchar) as previous_customer_id, 0::bigint as identifiers, cast(null as varchar) as reason,
-    cast(null as varchar) as evidence_source, cast(null as varchar) as evidence_record_id
+select {{ as_of_date() }} as as_of_date, 'baseline' as change, cast(null as string) as customer_id,
+    cast(null as string) as previous_customer_id, cast(0 as bigint) as identifiers, cast(null as string) as reason,
+    cast(null as string) as evidence_source, cast(null as string) as evidence_record_id
 {% else %}
 with tonight as (
-    select node_id, id_type, id_value, sha256(id_type || ':' || id_value) as id_key, customer_id, split_type
+    select node_id, id_type, id_value, {{ sha256("id_type || ':' || id_value") }} as id_key, customer_id, split_type
     from {{ ref('identity_resolution') }}
 ),
 
@@ -24,7 +23,7 @@ keyed_identifiers as (
     select i.*, t.id_key
     from {{ ref('identity_identifiers') }} i join tonight t using (node_id)
     union all
-    select i.*, sha256(i.id_type || ':' || i.id_value)
+    select i.*, {{ sha256("i.id_type || ':' || i.id_value") }}
     from {{ ref('identity_identifiers') }} i anti join tonight t using (node_id)
 ),
 
@@ -66,8 +65,8 @@ merged_edge_ends as (
 
 merge_evidence as (
     select a.customer_id, a.previous_customer_id,
-        arg_min(a.first_source, (a.first_seen_at, a.first_source, a.first_record_id)) as evidence_source,
-        arg_min(a.first_record_id, (a.first_seen_at, a.first_source, a.first_record_id)) as evidence_record_id
+        {{ arg_min('a.first_source', ['a.first_seen_at', 'a.first_source', 'a.first_record_id']) }} as evidence_source,
+        {{ arg_min('a.first_record_id', ['a.first_seen_at', 'a.first_source', 'a.first_record_id']) }} as evidence_record_id
     from merged_edge_ends a
     join moved b on b.node_id = a.other_node_id
         and b.customer_id = a.customer_id and b.previous_customer_id <> a.previous_customer_id
@@ -101,16 +100,16 @@ splits as (
 
 split_rules as (
     select previous_customer_id,
-        nullif(array_to_string(list_sort(list_distinct(list(case
+        nullif({{ join_list(sorted_set_agg("case
             when status = 'blocked' then id_type || ' blocked (' || blocked_reason || ')'
             when status = 'hub' then id_type || ' became a hub (linked to ' || degree || ' values)'
-        end))), '; '), '') as rule
+        end"), "'; '") }}, '') as rule
     from spread
     group by previous_customer_id
 ),
 
 cut_rules as (
-    select a.previous_customer_id, string_agg(distinct 'link cut (' || c.reason || ')', '; ' order by 'link cut (' || c.reason || ')') as rule
+    select a.previous_customer_id, nullif({{ join_list(sorted_set_agg("'link cut (' || c.reason || ')'"), "'; '") }}, '') as rule
     from {{ ref('identity_cut_links') }} c
     join spread a on a.node_id = c.node_a
     join spread b on b.previous_customer_id = a.previous_customer_id and b.node_id = c.node_b

@@ -32,8 +32,8 @@ select
     node_a,
     node_b,
     min(seen_at) as first_seen_at,
-    arg_min(source, (seen_at, source, record_id)) as first_source,
-    arg_min(record_id, (seen_at, source, record_id)) as first_record_id,
+    {{ arg_min('source', ['seen_at', 'source', 'record_id']) }} as first_source,
+    {{ arg_min('record_id', ['seen_at', 'source', 'record_id']) }} as first_record_id,
     count(*) as records
 from pairs
 group by node_a, node_b

@@ -11,7 +11,7 @@ with seen as (
         max(seen_at) as last_seen_at,
         count(*) as occurrences,
         count(distinct source) as source_count,
-        list_sort(list_distinct(list(source))) as sources
+        {{ sorted_set_agg('source') }} as sources
     from {{ ref('identity_occurrences') }}
     group by id_type, id_value
 ),
@@ -19,13 +19,13 @@ with seen as (
 -- depends_on: {{ ref('identity_blocklist') }}
 -- Blocklist patterns are read at compile time and inlined as constants, so each regular
 -- expression is compiled once, not once per identifier (a join on a pattern column is ~20x slower).
-{%- set blocklist = run_query("select id_type, pattern, reason from " ~ ref('identity_blocklist') ~ " order by all").rows
+{%- set blocklist = run_query("select id_type, pattern, reason from " ~ ref('identity_blocklist') ~ " order by 1, 2, 3").rows
     if execute else [] %}
 blocked as (
     select id_type, id_value, blocked_reason
     from (
         select id_type, id_value,
-            {%- if blocklist | length == 0 %} cast(null as varchar)
+            {%- if blocklist | length == 0 %} cast(null as string)
             {%- else %}
             case
             {%- for rule in blocklist %}

@@ -15,13 +15,13 @@ with clustered as (
 anchors as (
     select
         cluster_id,
-        arg_min(id_type || ':' || id_value, (is_pii, first_seen_at, priority, id_type, id_value)) as anchor
+        {{ arg_min("id_type || ':' || id_value", ['is_pii', 'first_seen_at', 'priority', 'id_type', 'id_value']) }} as anchor
     from clustered
     group by cluster_id
 )
 
 select
-    'c' || left(sha256('{{ var("identity_salt") }}' || a.anchor), 16) as customer_id,
+    'c' || left({{ sha256("'" ~ var('identity_salt') ~ "' || a.anchor") }}, 16) as customer_id,
     c.node_id,
     c.id_type,
     c.id_value,

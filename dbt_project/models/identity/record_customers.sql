@@ -4,7 +4,7 @@
 select
     o.source,
     o.record_id,
-    arg_min(r.customer_id, (r.priority, r.id_value)) as customer_id
+    {{ arg_min('r.customer_id', ['r.priority', 'r.id_value']) }} as customer_id
 from {{ ref('identity_occurrences') }} o
 join {{ ref('identity_resolution') }} r on r.id_type = o.id_type and r.id_value = o.id_value
 group by o.source, o.record_id

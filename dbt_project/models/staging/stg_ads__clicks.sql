@@ -1,4 +1,5 @@
 {{ incremental_by_delivery() }}
+{% call first_per('record_id', 'delivery_date') %}
 select
     coalesce(click_id, impression_id) as record_id,
     'ads' as source,
@@ -13,4 +14,4 @@ select
     occurred_at,
     delivery_date
 from {{ lake('ads_clicks') }}
-{{ one_row_per('record_id') }}
+{% endcall %}

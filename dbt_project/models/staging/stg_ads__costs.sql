@@ -1,4 +1,5 @@
 -- Platforms restate earlier days: the latest delivery of a campaign's day wins.
+{% call first_per('cost_date, platform, campaign_id', 'delivery_date desc') %}
 select
     cost_date,
     platform,
@@ -10,4 +11,4 @@ select
     cost,
     delivery_date
 from {{ lake('ads_costs') }}
-qualify row_number() over (partition by cost_date, platform, campaign_id order by delivery_date desc) = 1
+{% endcall %}

@@ -4,6 +4,7 @@ with snapshots as (
     select *, max(delivery_date) over () as latest_delivery
     from {{ lake('crm_members') }}
 )
+{% call first_per('member_id', 'updated_at desc nulls last') %}
 select
     member_id as record_id,
     'crm' as source,
@@ -26,4 +27,4 @@ select
     delivery_date
 from snapshots
 where delivery_date = latest_delivery
-qualify row_number() over (partition by member_id order by updated_at desc nulls last) = 1
+{% endcall %}

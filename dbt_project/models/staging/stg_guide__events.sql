@@ -1,4 +1,5 @@
 {{ incremental_by_delivery() }}
+{% call first_per('record_id', 'delivery_date') %}
 select
     {{ hash_key(['guide_id', 'external_userid', 'action', 'product_id', 'coupon_id', 'occurred_at']) }} as record_id,
     'guide' as source,
@@ -12,4 +13,4 @@ select
     occurred_at,
     delivery_date
 from {{ lake('guide_events') }}
-{{ one_row_per('record_id') }}
+{% endcall %}

@@ -1,5 +1,6 @@
 {{ incremental_by_delivery() }}
 -- Live rooms run inside the mall's mini-program: their openids belong to its appid.
+{% call first_per('record_id', 'delivery_date') %}
 select
     {{ hash_key(['room_id', 'openid', 'action', 'product_id', 'occurred_at']) }} as record_id,
     'live' as source,
@@ -11,4 +12,4 @@ select
     occurred_at,
     delivery_date
 from {{ lake('live_events') }}
-{{ one_row_per('record_id') }}
+{% endcall %}

@@ -1,5 +1,6 @@
 -- The mall re-sends an order on every status change: the latest `updated_at` wins.
 -- Its openids are the mall mini-program's.
+{% call first_per('order_id', 'updated_at desc, delivery_date desc') %}
 select
     order_id as record_id,
     'mall_orders' as source,
@@ -29,4 +30,4 @@ select
     -- the night the order first arrived (later deliveries restate its status)
     min(delivery_date) over (partition by order_id) as first_delivered_on
 from {{ lake('mall_orders_orders') }}
-qualify row_number() over (partition by order_id order by updated_at desc, delivery_date desc) = 1
+{% endcall %}

@@ -1,4 +1,5 @@
 {{ incremental_by_delivery() }}
+{% call first_per('record_id', 'delivery_date') %}
 select
     {{ hash_key(['appid', 'openid', 'event', 'page_path', 'product_id', 'occurred_at']) }} as record_id,
     'miniprogram' as source,
@@ -16,4 +17,4 @@ select
     occurred_at,
     delivery_date
 from {{ lake('miniprogram_events') }}
-{{ one_row_per('record_id') }}
+{% endcall %}

@@ -1,4 +1,5 @@
 {{ incremental_by_delivery() }}
+{% call first_per('record_id', 'delivery_date') %}
 select
     {{ hash_key(['appid', 'openid', 'article_id', 'action', 'occurred_at']) }} as record_id,
     'official_account' as source,
@@ -10,4 +11,4 @@ select
     occurred_at,
     delivery_date
 from {{ lake('official_account_events') }}
-{{ one_row_per('record_id') }}
+{% endcall %}

@@ -1,3 +1,4 @@
+{% call first_per('ticket_id', 'delivery_date desc') %}
 select
     ticket_id as record_id,
     'service' as source,
@@ -13,4 +14,4 @@ select
     satisfaction,
     delivery_date
 from {{ lake('service_tickets') }}
-qualify row_number() over (partition by ticket_id order by delivery_date desc) = 1
+{% endcall %}

@@ -1,4 +1,4 @@
-{{ config(materialized='incremental', full_refresh=false, incremental_strategy='delete+insert', unique_key='as_of_date') }}
+{{ nightly_history() }}
 -- Customers whose lifecycle stage differs from the previous as_of_date in customer_traits
 -- (from_stage is null for a customer new since then).
 with nights as (

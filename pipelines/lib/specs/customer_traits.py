@@ -106,10 +106,7 @@ def parse_lifecycle(raw: Any, scope: Scope, file: str) -> tuple[Stage, ...]:
 def customer_traits_sql(groups: tuple[Group, ...], ratios: tuple[Ratio, ...], tags: tuple[RuleTag, ...],
                         rfm: Rfm, stages: tuple[Stage, ...]) -> str:
     """One row per customer for the night: every group's traits, ratios, RFM, tags, stage."""
-    config = ("{{ config(materialized='incremental', full_refresh=false, incremental_strategy='delete+insert', "
-              "unique_key='as_of_date', on_schema_change='append_new_columns',\n"
-              "          post_hook=\"delete from {{ this }} where as_of_date <= {{ as_of_date() }} - "
-              "{{ var('traits_history_days') }}\") }}")
+    config = "{{ nightly_history(keep='traits_history_days', on_schema_change='append_new_columns') }}"
     cols, joins = [], []
     for g in groups:
         joins.append(f"left join {{{{ ref('{g.model}') }}}} {g.name} on {g.name}.customer_id = c.customer_id")

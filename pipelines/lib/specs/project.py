@@ -179,11 +179,10 @@ def compile_project(project_dir: Path) -> list[str]:
 
 
 def _membership_sql(audiences: tuple[Audience, ...]) -> str:
-    config = ("{{ config(materialized='incremental', full_refresh=false, incremental_strategy='delete+insert', "
-              "unique_key='as_of_date') }}")
+    config = "{{ nightly_history() }}"
     if not audiences:
-        body = ("select cast(null as varchar) as audience, {{ as_of_date() }} as as_of_date, "
-                "cast(null as varchar) as customer_id, false as is_holdout where false")
+        body = ("select cast(null as string) as audience, {{ as_of_date() }} as as_of_date, "
+                "cast(null as string) as customer_id, false as is_holdout where false")
     else:
         body = "\nunion all\n".join(
             f"select audience, as_of_date, customer_id, is_holdout from {{{{ ref('{a.name}') }}}}" for a in audiences)

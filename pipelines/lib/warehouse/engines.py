@@ -1,0 +1,90 @@
+"""The same dbt project on Spark: build a night with `--target spark` and compare its tables with
+the DuckDB warehouse's, row for row.
+
+Spark (dbt-spark's session method, a local pyspark in the dbt process) writes plain Parquet
+tables under `warehouse/spark/cdp.db/<table>/`; DuckDB reads them there once dbt has exited.
+Values are compared in DuckDB's types: timestamps as UTC wall clock, numbers as doubles rounded
+to `DIGITS` decimals (sums of doubles differ in their last bits with the order they are added in).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from pipelines.lib.layout import Layout
+from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR
+
+DIGITS = 9
+_NUMBERS = ("DOUBLE", "FLOAT", "REAL", "DECIMAL")
+
+
+def spark_tables(data_dir: Path) -> Path:
+    """Where Spark keeps the project's tables (the profile's `spark.sql.warehouse.dir`)."""
+    return data_dir / "warehouse" / "spark" / "cdp.db"
+
+
+def build_on_spark(data_dir: Path, run_date: date | str, select: list[str] | None = None,
+                   command: str = "build") -> subprocess.CompletedProcess:
+    """`dbt <command> --target spark` as of `run_date` over `data_dir`'s lake; the log is
+    `warehouse/spark/dbt-<run_date>.log`."""
+    out = data_dir / "warehouse" / "spark"
+    out.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [str(DBT), command, "--target", "spark", "--project-dir", str(PROJECT_DIR),
+         "--profiles-dir", str(PROJECT_DIR), "--target-path", str(out / "dbt"),
+         "--vars", json.dumps({"data_dir": str(data_dir), "as_of_date": str(run_date)}),
+         *(["--select", *select] if select else [])],
+        cwd=PROJECT_DIR, capture_output=True, text=True,
+        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+    (out / f"dbt-{run_date}.log").write_text(done.stdout + done.stderr)
+    return done
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Rows of one table only DuckDB has and only Spark has (after normalising), with examples."""
+    table: str
+    duckdb_rows: int
+    spark_rows: int
+    only_duckdb: int
+    only_spark: int
+    examples: list[tuple]
+
+    @property
+    def equal(self) -> bool:
+        return self.only_duckdb == 0 and self.only_spark == 0
+
+
+def compare(data_dir: Path, table: str, where: str = "true") -> Difference:
+    """The DuckDB warehouse's `table` against Spark's, over the rows matching `where`."""
+    with duckdb.connect(str(Layout(data_dir).warehouse), read_only=True) as con:
+        con.execute("set TimeZone = 'UTC'")
+        columns = con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'main' and table_name = ? order by ordinal_position", [table]).fetchall()
+        assert columns, f"{table}: not in the DuckDB warehouse"
+        spark = f"read_parquet('{spark_tables(data_dir) / table}/**/*.parquet', hive_partitioning = true)"
+        select = ", ".join(_normalised(name, kind) for name, kind in columns)
+        ours = f"select {select} from main.{table} where {where}"
+        theirs = f"select {select} from {spark} where {where}"
+        counts = con.execute(f"select (select count(*) from ({ours})), (select count(*) from ({theirs})), "
+                             f"(select count(*) from ({ours} except all {theirs})), "
+                             f"(select count(*) from ({theirs} except all {ours}))").fetchone()
+        examples = con.execute(f"(select 'duckdb' as engine, * from ({ours} except all {theirs}) limit 3) union all "
+                               f"(select 'spark', * from ({theirs} except all {ours}) limit 3)").fetchall()
+    return Difference(table, *counts, examples)
+
+
+def _normalised(name: str, kind: str) -> str:
+    column = f'"{name}"'
+    if kind.startswith("TIMESTAMP"):
+        return f"cast({column} as timestamp) as {column}"
+    if kind.startswith(_NUMBERS):
+        return f"round(cast({column} as double), {DIGITS}) as {column}"
+    return f"cast({column} as {kind}) as {column}"
