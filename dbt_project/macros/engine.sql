@@ -118,23 +118,23 @@ arg_{{ fn }}({{ value }}, ({{ keys | join(', ') }}))
 {%- else -%}
 {%- set fields = [] -%}
 {%- for key in keys -%}
-    {%- do fields.append("'n" ~ loop.index ~ "', " ~ key ~ " is null, 'v" ~ loop.index ~ "', " ~ key) -%}
+    {%- do fields.append("'n" ~ loop.index ~ "', (" ~ key ~ ") is null, 'v" ~ loop.index ~ "', (" ~ key ~ ")") -%}
 {%- endfor -%}
 {{ fn }}_by({{ value }}, case when {{ value }} is not null then named_struct({{ fields | join(', ') }}) end)
 {%- endif -%}
 {%- endmacro %}
 
-{#- The distinct non-NULL values of `expr` in a group, sorted. -#}
-{% macro sorted_set_agg(expr) -%}
-{{ adapter.dispatch('sorted_set_agg', 'cdp')(expr) }}
+{#- The distinct non-NULL values of `expr` in a group (its rows matching `where`), sorted. -#}
+{% macro sorted_set_agg(expr, where=none) -%}
+{{ adapter.dispatch('sorted_set_agg', 'cdp')(expr, where) }}
 {%- endmacro %}
 
-{% macro default__sorted_set_agg(expr) -%}
-list_sort(list_distinct(list({{ expr }})))
+{% macro default__sorted_set_agg(expr, where) -%}
+list_sort(list_distinct(list({{ expr }}){% if where %} filter (where {{ where }}){% endif %}))
 {%- endmacro %}
 
-{% macro spark__sorted_set_agg(expr) -%}
-array_sort(collect_set({{ expr }}))
+{% macro spark__sorted_set_agg(expr, where) -%}
+array_sort(collect_set({{ expr }}){% if where %} filter (where {{ where }}){% endif %})
 {%- endmacro %}
 
 {#- A list of strings joined with `separator` (a SQL string literal). -#}
@@ -148,4 +148,256 @@ array_to_string({{ list }}, {{ separator }})
 
 {% macro spark__join_list(list, separator) -%}
 array_join({{ list }}, {{ separator }})
+{%- endmacro %}
+
+{#- The distinct non-NULL elements of lists gathered over a group, sorted. -#}
+{% macro sorted_set_union_agg(lists) -%}
+{{ adapter.dispatch('sorted_set_union_agg', 'cdp')(lists) }}
+{%- endmacro %}
+
+{% macro default__sorted_set_union_agg(lists) -%}
+list_sort(list_distinct(flatten(list({{ lists }}))))
+{%- endmacro %}
+
+{% macro spark__sorted_set_union_agg(lists) -%}
+array_sort(array_distinct(filter(flatten(collect_list({{ lists }})), x -> x is not null)))
+{%- endmacro %}
+
+{#- The distinct non-NULL elements of one list, sorted. -#}
+{% macro sorted_set(list) -%}
+{{ adapter.dispatch('sorted_set', 'cdp')(list) }}
+{%- endmacro %}
+
+{% macro default__sorted_set(list) -%}
+list_sort(list_distinct({{ list }}))
+{%- endmacro %}
+
+{% macro spark__sorted_set(list) -%}
+array_sort(array_distinct(filter({{ list }}, x -> x is not null)))
+{%- endmacro %}
+
+{#- A list of the SQL expressions `items`, of element type `type`; `[]` gives an empty list. -#}
+{% macro list_of(items, type) -%}
+{{ adapter.dispatch('list_of', 'cdp')(items, type) }}
+{%- endmacro %}
+
+{% macro default__list_of(items, type) -%}
+cast([{{ items | join(', ') }}] as {{ type }}[])
+{%- endmacro %}
+
+{% macro spark__list_of(items, type) -%}
+cast(array({{ items | join(', ') }}) as array<{{ type }}>)
+{%- endmacro %}
+
+{% macro concat_lists(first, second) -%}
+{{ adapter.dispatch('concat_lists', 'cdp')(first, second) }}
+{%- endmacro %}
+
+{% macro default__concat_lists(first, second) -%}
+list_concat({{ first }}, {{ second }})
+{%- endmacro %}
+
+{% macro spark__concat_lists(first, second) -%}
+concat({{ first }}, {{ second }})
+{%- endmacro %}
+
+{#- The first element of a list (NULL when it is empty). -#}
+{% macro list_first(list) -%}
+{{ adapter.dispatch('list_first', 'cdp')(list) }}
+{%- endmacro %}
+
+{% macro default__list_first(list) -%}
+{{ list }}[1]
+{%- endmacro %}
+
+{% macro spark__list_first(list) -%}
+get({{ list }}, 0)
+{%- endmacro %}
+
+{#- The list of `value` over a group's rows (those matching `where`, when given), ordered by
+    `order_by`: a list of expressions, each optionally followed by ` desc`; NULL keys last. -#}
+{% macro ordered_list_agg(value, order_by, where=none) -%}
+{{ adapter.dispatch('ordered_list_agg', 'cdp')(value, order_by, where) }}
+{%- endmacro %}
+
+{% macro default__ordered_list_agg(value, order_by, where) -%}
+list({{ value }} order by {{ order_by | join(', ') }}){% if where %} filter (where {{ where }}){% endif %}
+{%- endmacro %}
+
+{#- Spark's array_sort takes a comparator: keys compared in turn, NULLs after any value. -#}
+{% macro spark__ordered_list_agg(value, order_by, where) -%}
+{%- set fields = ["'v', " ~ value] -%}
+{%- set tests = [] -%}
+{%- for key in order_by -%}
+    {%- set descending = key.strip().lower().endswith(' desc') -%}
+    {%- set expr = key.strip()[:-5] if descending else key -%}
+    {%- set k = 'k' ~ loop.index -%}
+    {%- do fields.append("'" ~ k ~ "', " ~ expr) -%}
+    {%- do tests.append("when l." ~ k ~ " is null and r." ~ k ~ " is not null then 1 when l." ~ k ~ " is not null and r."
+                        ~ k ~ " is null then -1 when l." ~ k ~ (" > " if descending else " < ") ~ "r." ~ k
+                        ~ " then -1 when l." ~ k ~ (" < " if descending else " > ") ~ "r." ~ k ~ " then 1") -%}
+{%- endfor -%}
+transform(array_sort(collect_list(named_struct({{ fields | join(', ') }})){% if where %} filter (where {{ where }}){% endif %},
+    (l, r) -> case {{ tests | join(' ') }} else 0 end), s -> s.v)
+{%- endmacro %}
+
+{#- A list's elements without repeats, each at its first position. -#}
+{% macro distinct_in_order(list) -%}
+{{ adapter.dispatch('distinct_in_order', 'cdp')(list) }}
+{%- endmacro %}
+
+{% macro default__distinct_in_order(list) -%}
+list_filter({{ list }}, lambda p, i: list_position({{ list }}, p) = i)
+{%- endmacro %}
+
+{% macro spark__distinct_in_order(list) -%}
+array_distinct({{ list }})
+{%- endmacro %}
+
+{#- Whole days from `start` to `end` (dates). -#}
+{% macro days_between(start, end) -%}
+{{ adapter.dispatch('days_between', 'cdp')(start, end) }}
+{%- endmacro %}
+
+{% macro default__days_between(start, end) -%}
+({{ end }} - {{ start }})
+{%- endmacro %}
+
+{% macro spark__days_between(start, end) -%}
+datediff({{ end }}, {{ start }})
+{%- endmacro %}
+
+{#- Every match of `pattern` in `expr` replaced. -#}
+{% macro regexp_replace_all(expr, pattern, replacement) -%}
+{{ adapter.dispatch('regexp_replace_all', 'cdp')(expr, pattern, replacement) }}
+{%- endmacro %}
+
+{% macro default__regexp_replace_all(expr, pattern, replacement) -%}
+regexp_replace({{ expr }}, {{ pattern }}, {{ replacement }}, 'g')
+{%- endmacro %}
+
+{% macro spark__regexp_replace_all(expr, pattern, replacement) -%}
+regexp_replace({{ expr }}, {{ pattern }}, {{ replacement }})
+{%- endmacro %}
+
+{#- A bucket in [0, buckets) drawn from the SHA-256 of a string (its first 32 bits). -#}
+{% macro hash_bucket(expr, buckets) -%}
+{{ adapter.dispatch('hash_bucket', 'cdp')(expr, buckets) }}
+{%- endmacro %}
+
+{% macro default__hash_bucket(expr, buckets) -%}
+(('0x' || left(sha256({{ expr }}), 8))::ubigint % {{ buckets }})
+{%- endmacro %}
+
+{% macro spark__hash_bucket(expr, buckets) -%}
+(cast(conv(left(sha2({{ expr }}, 256), 8), 16, 10) as bigint) % {{ buckets }})
+{%- endmacro %}
+
+{#- The config of a table restated in place each night (incremental). Spark's Parquet tables
+    cannot delete rows, so there it is rebuilt from its inputs (hooks that record what was
+    loaded do not apply). -#}
+{% macro restated_table(config_args) -%}
+{%- if target.type == 'spark' -%}
+{{ config(materialized='table', file_format='parquet', tags=config_args.get('tags', []), meta=config_args.get('meta', {})) }}
+{%- else -%}
+{{ config(**config_args) }}
+{%- endif -%}
+{%- endmacro %}
+
+{#- The first delivery date with rows in the lake (a scalar subquery). -#}
+{% macro lake_first_delivery() -%}
+{{ adapter.dispatch('lake_first_delivery', 'cdp')() }}
+{%- endmacro %}
+
+{% macro default__lake_first_delivery() -%}
+(select min(regexp_extract(file, 'delivery_date=([0-9-]+)', 1))::date
+ from glob('{{ var("data_dir") }}/lake/*/*/delivery_date=*/*.parquet'))
+{%- endmacro %}
+
+{#- Spark cannot list files: the ingest log's fragments say which deliveries left rows in the lake. -#}
+{% macro spark__lake_first_delivery() -%}
+(select min(delivery_date) from parquet.`{{ var("data_dir") }}/lake/_ingest_log` where rows_in_lake > 0)
+{%- endmacro %}
+
+{#- A struct of named fields: `fields` maps each name to a SQL expression. -#}
+{% macro struct_of(fields) -%}
+{{ adapter.dispatch('struct_of', 'cdp')(fields) }}
+{%- endmacro %}
+
+{% macro default__struct_of(fields) -%}
+{ {%- for name, expr in fields.items() %}'{{ name }}': {{ expr }}{{ ", " if not loop.last }}{% endfor -%} }
+{%- endmacro %}
+
+{% macro spark__struct_of(fields) -%}
+named_struct({%- for name, expr in fields.items() %}'{{ name }}', {{ expr }}{{ ", " if not loop.last }}{% endfor -%})
+{%- endmacro %}
+
+{#- The elements `element` of `list` for which `predicate` (over `element`) holds. -#}
+{% macro list_filter(list, element, predicate) -%}
+{{ adapter.dispatch('list_filter', 'cdp')(list, element, predicate) }}
+{%- endmacro %}
+
+{% macro default__list_filter(list, element, predicate) -%}
+list_filter({{ list }}, lambda {{ element }}: {{ predicate }})
+{%- endmacro %}
+
+{% macro spark__list_filter(list, element, predicate) -%}
+filter({{ list }}, {{ element }} -> {{ predicate }})
+{%- endmacro %}
+
+{#- `expr` (over `element`) for each element of `list`. -#}
+{% macro list_transform(list, element, expr) -%}
+{{ adapter.dispatch('list_transform', 'cdp')(list, element, expr) }}
+{%- endmacro %}
+
+{% macro default__list_transform(list, element, expr) -%}
+list_transform({{ list }}, lambda {{ element }}: {{ expr }})
+{%- endmacro %}
+
+{% macro spark__list_transform(list, element, expr) -%}
+transform({{ list }}, {{ element }} -> {{ expr }})
+{%- endmacro %}
+
+{#- Seconds (with their fraction) from timestamp `start` to timestamp `end`. -#}
+{% macro seconds_between(start, end) -%}
+{{ adapter.dispatch('seconds_between', 'cdp')(start, end) }}
+{%- endmacro %}
+
+{% macro default__seconds_between(start, end) -%}
+epoch({{ end }} - {{ start }})
+{%- endmacro %}
+
+{% macro spark__seconds_between(start, end) -%}
+((unix_micros(cast({{ end }} as timestamp)) - unix_micros(cast({{ start }} as timestamp))) / 1e6)
+{%- endmacro %}
+
+{#- Calendar months from the month of date `start` to the month of date `end`. -#}
+{% macro months_between(start, end) -%}
+((year({{ end }}) - year({{ start }})) * 12 + month({{ end }}) - month({{ start }}))
+{%- endmacro %}
+
+{#- One row per integer 0 .. n - 1 (a set-returning expression in a select list). -#}
+{% macro unnest_range(n) -%}
+{{ adapter.dispatch('unnest_range', 'cdp')(n) }}
+{%- endmacro %}
+
+{% macro default__unnest_range(n) -%}
+unnest(range({{ n }}))
+{%- endmacro %}
+
+{% macro spark__unnest_range(n) -%}
+explode(sequence(0, {{ n }} - 1))
+{%- endmacro %}
+
+{#- A wall-clock timestamp of time zone `tz` (a SQL string literal) as UTC. -#}
+{% macro local_to_utc(ts, tz) -%}
+{{ adapter.dispatch('local_to_utc', 'cdp')(ts, tz) }}
+{%- endmacro %}
+
+{% macro default__local_to_utc(ts, tz) -%}
+timezone('UTC', timezone({{ tz }}, {{ ts }}))
+{%- endmacro %}
+
+{% macro spark__local_to_utc(ts, tz) -%}
+to_utc_timestamp({{ ts }}, {{ tz }})
 {%- endmacro %}

@@ -41,13 +41,9 @@ where not exists (select 1 from {{ arg_dict["target_relation"] }} stored where s
     would. Ingestion and erasure are the only writers of the lake, so a delivery's version is
     its ingest log rows and the erasure log's rewrites of its files. -#}
 {% macro incremental_by_delivery() %}
-{%- if target.type == 'spark' %}
-{#- Spark's Parquet tables cannot delete rows: there the table is read from the whole lake. -#}
-{{ config(materialized='table', tags=['incremental']) }}
-{%- else %}
-{{ config(materialized='incremental', incremental_strategy='append_new_records', on_schema_change='fail', tags=['incremental'],
-          pre_hook="{{ forget_restated_deliveries() }}", post_hook="{{ record_loaded_deliveries() }}") }}
-{%- endif %}
+{{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'append_new_records', 'on_schema_change': 'fail',
+                  'tags': ['incremental'], 'pre_hook': "{{ forget_restated_deliveries() }}",
+                  'post_hook': "{{ record_loaded_deliveries() }}"}) }}
 {% endmacro %}
 
 {#- The lake source a staging model reads: `stg_<source>__<entity>`. -#}

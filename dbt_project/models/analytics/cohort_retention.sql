@@ -13,7 +13,7 @@ cohorts as (
 
 active as (
     select distinct o.customer_id, c.cohort_month,
-        datediff('month', c.cohort_month, o.month) as months_since
+        {{ months_between('c.cohort_month', 'o.month') }} as months_since
     from orders o join cohorts c using (customer_id)
 ),
 
@@ -23,8 +23,8 @@ sizes as (
 
 -- every month from the cohort's to tonight's, so a month nobody came back shows 0
 grid as (
-    select cohort_month, cohort_customers, unnest(range(
-        datediff('month', cohort_month, cast(date_trunc('month', {{ as_of_date() }}) as date)) + 1)) as months_since
+    select cohort_month, cohort_customers,
+        {{ unnest_range(months_between('cohort_month', as_of_date()) ~ ' + 1') }} as months_since
     from sizes
 )
 

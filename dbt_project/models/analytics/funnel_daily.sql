@@ -11,7 +11,7 @@
 with entries as (
     select customer_id, business_date as entry_date,
         min(occurred_at) as entered_at,
-        arg_min(channel, (occurred_at, event_id)) as channel
+        {{ arg_min('channel', ['occurred_at', 'event_id']) }} as channel
     from {{ ref('events') }}
     where customer_id <> 'anonymous' and source in ('app', 'web', 'miniprogram')
     group by customer_id, business_date
@@ -37,7 +37,7 @@ added as (
 ),
 
 ordered as (
-    select a.customer_id, a.entry_date, arg_min(o.order_id, (o.ordered_at, o.order_id)) as order_id
+    select a.customer_id, a.entry_date, {{ arg_min('o.order_id', ['o.ordered_at', 'o.order_id']) }} as order_id
     from added a
     join entries n using (customer_id, entry_date)
     join {{ ref('orders') }} o

@@ -9,7 +9,7 @@ with store_orders as (
 ),
 
 first_store as (
-    select customer_id, arg_min(store_id, (business_date, order_id)) as store_id
+    select customer_id, {{ arg_min('store_id', ['business_date', 'order_id']) }} as store_id
     from store_orders
     where customer_id <> 'anonymous'
     group by customer_id

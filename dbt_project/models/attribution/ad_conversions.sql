@@ -18,8 +18,8 @@ with clicks as (
 followed as (
     select
         c.conversion_id, k.platform,
-        arg_max(k.click_id, (k.touched_at, k.click_id)) as click_id,
-        arg_max(k.campaign_id, (k.touched_at, k.click_id)) as campaign_id,
+        {{ arg_max('k.click_id', ['k.touched_at', 'k.click_id']) }} as click_id,
+        {{ arg_max('k.campaign_id', ['k.touched_at', 'k.click_id']) }} as campaign_id,
         max(k.touched_at) as clicked_at
     from {{ ref('conversions') }} c
     join clicks k
@@ -30,8 +30,8 @@ followed as (
 
 contacts as (
     select customer_id,
-        arg_max(id_value, (last_seen_at, id_value)) filter (where id_type = 'phone') as hashed_phone,
-        arg_max(id_value, (last_seen_at, id_value)) filter (where id_type = 'email') as hashed_email
+        {{ arg_max('id_value', ['last_seen_at', 'id_value']) }} filter (where id_type = 'phone') as hashed_phone,
+        {{ arg_max('id_value', ['last_seen_at', 'id_value']) }} filter (where id_type = 'email') as hashed_email
     from {{ ref('identity_map') }}
     where id_type in ('phone', 'email')
     group by customer_id

@@ -24,7 +24,7 @@ with touches as (
         t.conversion_id, t.customer_id, t.converted_at, t.conversion_date, t.revenue, t.lookback_days,
         t.touch_mode, t.channel, t.campaign_id, t.touch_id, t.touched_at, t.position, t.path_length,
         t.is_click, t.is_direct,
-        pow(0.5, epoch(t.converted_at - t.touched_at) / {{ half_life_seconds }}) as decay_weight,
+        pow(0.5, {{ seconds_between('t.touched_at', 't.converted_at') }} / {{ half_life_seconds }}) as decay_weight,
         coalesce(e.removal_effect, 0) as removal_effect
     from {{ ref('conversion_touches') }} t
     left join {{ ref('markov_removal_effects') }} e using (lookback_days, touch_mode, channel)
@@ -44,9 +44,9 @@ paths as (
     select p.*, c.channels, c.effect_total
     from (
         select conversion_id, lookback_days, touch_mode,
-            arg_min(touch_id, (not is_click, touched_at, touch_id)) as first_touch_id,
-            arg_max(touch_id, (is_click, touched_at, touch_id)) as last_touch_id,
-            arg_max(touch_id, (is_click, not is_direct, touched_at, touch_id)) as last_non_direct_touch_id,
+            {{ arg_min('touch_id', ['not is_click', 'touched_at', 'touch_id']) }} as first_touch_id,
+            {{ arg_max('touch_id', ['is_click', 'touched_at', 'touch_id']) }} as last_touch_id,
+            {{ arg_max('touch_id', ['is_click', 'not is_direct', 'touched_at', 'touch_id']) }} as last_non_direct_touch_id,
             sum(decay_weight) as decay_total
         from touches
         group by all
@@ -106,11 +106,8 @@ unattributed as (
 select
     conversion_id, customer_id, converted_at, conversion_date, revenue, model, lookback_days, touch_mode,
     channel, campaign_id, touch_id, touched_at, credit, credit * revenue as attributed_revenue
-from (
-    unpivot credits
-    on first_touch, last_touch, last_non_direct, linear, position_based, time_decay, markov, shapley
-    into name model value credit
-)
+from credits
+unpivot (credit for model in (first_touch, last_touch, last_non_direct, linear, position_based, time_decay, markov, shapley))
 where credit > 0
 union all
 select

@@ -13,7 +13,7 @@ with results as (
 ),
 
 platform_channels as (
-    select platform, arg_min(channel, priority) as channel
+    select platform, {{ arg_min('channel', 'priority') }} as channel
     from {{ ref('channel_mapping') }}
     where source = 'ads' and platform is not null
     group by platform

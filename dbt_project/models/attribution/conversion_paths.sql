@@ -11,12 +11,12 @@
 {%- set view_days = var('attribution_view_window_days') %}
 
 with converting as (
-    select c.revenue, coalesce(t.touches, []) as touches
+    select c.revenue, t.touches
     from {{ ref('conversions') }} c
     left join (
         select conversion_id,
-            list({'channel': channel, 'age_days': days_before, 'is_click': is_click}
-                 order by touched_at, touch_id) as touches
+            {{ ordered_list_agg(struct_of({'channel': 'channel', 'age_days': 'cast(days_before as integer)',
+                                           'is_click': 'is_click'}), ['touched_at', 'touch_id']) }} as touches
         from {{ ref('conversion_touches') }}
         where lookback_days = {{ longest }} and touch_mode = 'view'
         group by conversion_id
@@ -31,8 +31,9 @@ last_conversions as (
 
 open_journeys as (
     select
-        list({'channel': t.channel, 'age_days': {{ as_of_date() }} - t.business_date, 'is_click': t.touch_mode = 'click'}
-             order by t.touched_at, t.touch_id) as touches
+        {{ ordered_list_agg(struct_of({'channel': 't.channel',
+                                       'age_days': 'cast(' ~ days_between('t.business_date', as_of_date()) ~ ' as integer)',
+                                       'is_click': "t.touch_mode = 'click'"}), ['t.touched_at', 't.touch_id']) }} as touches
     from {{ ref('touchpoints') }} t
     left join last_conversions c using (customer_id)
     where (c.converted_at is null or t.touched_at > c.converted_at)
@@ -50,8 +51,8 @@ journeys as (
 windowed as (
     select
         l.lookback_days, m.touch_mode, j.conversions, j.non_conversions, j.revenue,
-        list_filter(j.touches, lambda t: t.age_days <= l.lookback_days
-                    and (t.is_click or (m.touch_mode = 'view' and t.age_days <= {{ view_days }}))) as kept
+        {{ list_filter('j.touches', 't', "t.age_days <= l.lookback_days
+                       and (t.is_click or (m.touch_mode = 'view' and t.age_days <= " ~ view_days ~ "))") }} as kept
     from journeys j
     cross join {{ attribution_lookbacks() }} l
     cross join {{ attribution_touch_modes() }} m
@@ -60,11 +61,11 @@ windowed as (
 select
     lookback_days,
     touch_mode,
-    case when len(kept) = 0 then 'unattributed'
-         else array_to_string(list_transform(kept, lambda t: t.channel), ' > ') end as path,
+    case when kept is null or cardinality(kept) = 0 then 'unattributed'
+         else {{ join_list(list_transform('kept', 't', 't.channel'), "' > '") }} end as path,
     sum(conversions)::bigint as conversions,
     sum(non_conversions)::bigint as non_conversions,
     sum(revenue) as revenue
 from windowed
-where conversions = 1 or len(kept) > 0
+where conversions = 1 or cardinality(kept) > 0
 group by all

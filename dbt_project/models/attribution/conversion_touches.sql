@@ -13,7 +13,7 @@ with candidates as (
     select
         c.conversion_id, c.customer_id, c.converted_at, c.business_date as conversion_date, c.revenue,
         t.touch_id, t.touched_at, t.channel, t.campaign_id, t.touch_mode = 'click' as is_click, t.is_direct,
-        c.business_date - t.business_date as days_before
+        {{ days_between('t.business_date', 'c.business_date') }} as days_before
     from {{ ref('conversions') }} c
     join {{ ref('touchpoints') }} t
         on t.customer_id = c.customer_id

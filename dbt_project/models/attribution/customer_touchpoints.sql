@@ -1,5 +1,5 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='customer_id',
-          on_schema_change='fail') }}
+{{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'delete+insert', 'unique_key': 'customer_id',
+                  'on_schema_change': 'fail'}) }}
 -- Each customer's marketing touches (the view `touchpoints` publishes them), restated per
 -- customer: a customer's touches depend only on that customer's candidate events below (their
 -- click ids' first sighting and the ad log's campaign included), so a night derives again only
@@ -33,8 +33,8 @@ with rule_keys as (
 rules as (
     select
         k.*,
-        arg_min(m.touch_mode, m.priority) as touch_mode,
-        arg_min(m.is_direct, m.priority) as is_direct
+        {{ arg_min('m.touch_mode', 'm.priority') }} as touch_mode,
+        {{ arg_min('m.is_direct', 'm.priority') }} as is_direct
     from rule_keys k
     join {{ ref('touch_modes') }} m
         on (m.touchpoint is null or m.touchpoint = k.touchpoint)
@@ -143,19 +143,19 @@ campaign_touches as (
 
 campaign_grouped as (
     select
-        arg_min(event_id, (occurred_at, event_id)) as touch_id,
+        {{ arg_min('event_id', ['occurred_at', 'event_id']) }} as touch_id,
         customer_id,
         min(occurred_at) as touched_at,
-        arg_min(business_date, (occurred_at, event_id)) as business_date,
-        arg_min(channel, (occurred_at, event_id)) as channel,
-        arg_min(touchpoint, (occurred_at, event_id)) as touchpoint,
-        arg_min(campaign_id, (occurred_at, event_id)) as campaign_id,
-        arg_min(creative_id, (occurred_at, event_id)) filter (where creative_id is not null) as creative_id,
-        arg_min(article_id, (occurred_at, event_id)) filter (where article_id is not null) as article_id,
-        arg_min(room_id, (occurred_at, event_id)) filter (where room_id is not null) as room_id,
-        arg_min(guide_id, (occurred_at, event_id)) filter (where guide_id is not null) as guide_id,
-        arg_min(store_id, (occurred_at, event_id)) filter (where store_id is not null) as store_id,
-        arg_min(click_id, (occurred_at, event_id)) filter (where click_id is not null) as click_id,
+        {{ arg_min('business_date', ['occurred_at', 'event_id']) }} as business_date,
+        {{ arg_min('channel', ['occurred_at', 'event_id']) }} as channel,
+        {{ arg_min('touchpoint', ['occurred_at', 'event_id']) }} as touchpoint,
+        {{ arg_min('campaign_id', ['occurred_at', 'event_id']) }} as campaign_id,
+        {{ arg_min('creative_id', ['occurred_at', 'event_id']) }} filter (where creative_id is not null) as creative_id,
+        {{ arg_min('article_id', ['occurred_at', 'event_id']) }} filter (where article_id is not null) as article_id,
+        {{ arg_min('room_id', ['occurred_at', 'event_id']) }} filter (where room_id is not null) as room_id,
+        {{ arg_min('guide_id', ['occurred_at', 'event_id']) }} filter (where guide_id is not null) as guide_id,
+        {{ arg_min('store_id', ['occurred_at', 'event_id']) }} filter (where store_id is not null) as store_id,
+        {{ arg_min('click_id', ['occurred_at', 'event_id']) }} filter (where click_id is not null) as click_id,
         case when bool_or(touch_mode = 'click') then 'click' else 'view' end as touch_mode,
         false as is_direct,
         count(*) as events

@@ -20,7 +20,7 @@ candidates as (
 ),
 
 inherited as (
-    select customer_id, arg_min(holdout_key, (since, holdout_key)) as holdout_key, min(since) as since
+    select customer_id, {{ arg_min('holdout_key', ['since', 'holdout_key']) }} as holdout_key, min(since) as since
     from candidates
     group by customer_id
 )

@@ -45,7 +45,7 @@ from {{ ref('stg_mall_orders__orders') }}
 where refunded_at is not null and refund_amount > 0
 union all
 select 'pos:' || order_id, 'pos', order_id, customer_id, 'order', ordered_at, null,
-    product_ids[1], amount, order_id, coupon_type,
+    {{ list_first('product_ids') }}, amount, order_id, coupon_type,
     case when discount > 0 then round(discount / (amount + discount), 4) end,
     null, null, null, guide_id, store_id, null, null, null, null, null, null, null, null, null, null, null, first_delivered_on
 from {{ ref('pos_orders') }}

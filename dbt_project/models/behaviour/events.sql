@@ -1,11 +1,12 @@
 {%- set mutable_sources = ['mall_orders', 'pos', 'crm', 'service'] %}
-{{ config(materialized='incremental', incremental_strategy='restate_records', on_schema_change='sync_all_columns',
-          tags=['incremental'], post_hook="{{ record_restated_loads() }}",
-          meta={'restate': {
-              'by_delivery': ['app', 'web', 'miniprogram', 'official_account', 'live', 'guide', 'ads'],
-              'mutable': mutable_sources,
-              'seeds': ['event_taxonomy', 'channel_mapping'],
-              'vars': ['business_tz']}}) }}
+{{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'restate_records',
+                  'on_schema_change': 'sync_all_columns', 'tags': ['incremental'],
+                  'post_hook': "{{ record_restated_loads() }}",
+                  'meta': {'restate': {
+                      'by_delivery': ['app', 'web', 'miniprogram', 'official_account', 'live', 'guide', 'ads'],
+                      'mutable': mutable_sources,
+                      'seeds': ['event_taxonomy', 'channel_mapping'],
+                      'vars': ['business_tz']}}}) }}
 -- The behaviour layer: every event of every source, typed, with its customer, business date,
 -- canonical event type (seed `event_taxonomy`) and marketing channel and touchpoint (seed
 -- `channel_mapping`). Events whose identifiers resolve to nobody (no identifier, or only junk
@@ -28,7 +29,7 @@ moved as (
 typed as (
     select
         u.*,
-        coalesce(t.event_type, regexp_replace(lower(trim(u.source_event)), '[^a-z0-9]+', '_', 'g'))
+        coalesce(t.event_type, {{ regexp_replace_all('lower(trim(u.source_event))', "'[^a-z0-9]+'", "'_'") }})
             as event_type,
         t.event_type is not null as is_known_event_type
     from {{ ref('behaviour_unioned') }} u
@@ -48,8 +49,8 @@ channel_keys as (
 channels as (
     select
         k.*,
-        arg_min(m.channel, m.priority) as channel,
-        arg_min(m.touchpoint, m.priority) as touchpoint
+        {{ arg_min('m.channel', 'm.priority') }} as channel,
+        {{ arg_min('m.touchpoint', 'm.priority') }} as touchpoint
     from channel_keys k
     left join {{ ref('channel_mapping') }} m
         on (m.source is null or m.source = k.source)
@@ -59,7 +60,7 @@ channels as (
         and (m.utm_source is null or m.utm_source = k.utm_source)
         and (m.utm_medium is null or m.utm_medium = k.utm_medium)
         and (m.referrer_domain is null or k.referrer_domain = m.referrer_domain
-             or ends_with(k.referrer_domain, '.' || m.referrer_domain))
+             or right(k.referrer_domain, length(m.referrer_domain) + 1) = '.' || m.referrer_domain)
     group by all
 )
 

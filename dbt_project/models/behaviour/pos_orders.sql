@@ -24,12 +24,15 @@ folded as (
         coalesce(sum(quantity) filter (where not is_refund), 0) as item_quantity,
         count(*) filter (where not is_refund) as sale_lines,
         count(*) filter (where is_refund) as refund_lines,
-        coalesce(list(product_id order by line_amount desc, product_id)
-                 filter (where not is_refund and product_id is not null), []) as product_ids,
+        coalesce({{ ordered_list_agg('product_id', ['line_amount desc', 'product_id'],
+                                     where='not is_refund and product_id is not null') }},
+                 {{ list_of([], 'string') }}) as product_ids,
         coalesce(min(delivery_date) filter (where not is_refund), min(delivery_date)) as first_delivered_on
     from lines
     group by sale_order_id
 )
 
-select * replace (list_filter(product_ids, lambda p, i: list_position(product_ids, p) = i) as product_ids)
+select order_id, customer_id, ordered_at, refunded_at, store_id, guide_id, coupon_type, amount, discount,
+    refund_amount, item_quantity, sale_lines, refund_lines,
+    {{ distinct_in_order('product_ids') }} as product_ids, first_delivered_on
 from folded

@@ -8,9 +8,9 @@ with identifiers as (
         customer_id,
         min(first_seen_at) as first_seen_at,
         max(last_seen_at) as last_seen_at,
-        arg_min(id_value, (first_seen_at, id_value)) filter (where id_type = 'member_id') as member_id,
+        {{ arg_min('id_value', ['first_seen_at', 'id_value']) }} filter (where id_type = 'member_id') as member_id,
         count(*) as identifier_count,
-        list_sort(list_distinct(flatten(list(sources)))) as sources
+        {{ sorted_set_union_agg('sources') }} as sources
     from {{ ref('identity_resolution') }}
     group by customer_id
 ),
@@ -18,9 +18,9 @@ with identifiers as (
 traits_sent as (
     select
         rc.customer_id,
-        arg_max({{ gender('e.gender') }}, (e.occurred_at, e.record_id)) filter (where {{ gender('e.gender') }} is not null) as gender,
-        arg_max(e.birth_date, (e.occurred_at, e.record_id)) filter (where e.birth_date is not null) as birth_date,
-        arg_max(e.city, (e.occurred_at, e.record_id)) filter (where e.city is not null) as city
+        {{ arg_max(gender('e.gender'), ['e.occurred_at', 'e.record_id']) }} filter (where {{ gender('e.gender') }} is not null) as gender,
+        {{ arg_max('e.birth_date', ['e.occurred_at', 'e.record_id']) }} filter (where e.birth_date is not null) as birth_date,
+        {{ arg_max('e.city', ['e.occurred_at', 'e.record_id']) }} filter (where e.city is not null) as city
     from (
         select source, record_id, gender, birth_date, city, occurred_at from {{ ref('stg_app__events') }}
         where type = 'identify'

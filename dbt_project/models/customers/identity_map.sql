@@ -3,7 +3,7 @@
 select
     customer_id,
     id_type,
-    case when is_pii then sha256(id_value) else id_value end as id_value,
+    case when is_pii then {{ sha256('id_value') }} else id_value end as id_value,
     first_seen_at,
     last_seen_at,
     source_count

@@ -8,7 +8,7 @@
 with viewed as (
     select experiment_id, customer_id,
         min(occurred_at) as exposed_at,
-        arg_min(variant, (occurred_at, event_id)) as variant,
+        {{ arg_min('variant', ['occurred_at', 'event_id']) }} as variant,
         count(distinct variant) > 1 as is_contaminated
     from {{ ref('events') }}
     where event_type = 'experiment_viewed' and customer_id <> 'anonymous'
@@ -19,7 +19,7 @@ with viewed as (
 audience_entries as (
     select audience, customer_id,
         min(as_of_date) as first_night,
-        arg_min(is_holdout, as_of_date) as is_holdout
+        {{ arg_min('is_holdout', 'as_of_date') }} as is_holdout
     from {{ ref('audience_membership') }}
     group by audience, customer_id
 )
@@ -32,6 +32,6 @@ select
     case when is_holdout then 'holdout' else 'treatment' end,
     customer_id,
     -- the end of the business day of the first night, as UTC like every other timestamp here
-    timezone('UTC', timezone('{{ var("business_tz") }}', (first_night + 1)::timestamp)),
+    {{ local_to_utc('cast(first_night + 1 as timestamp)', "'" ~ var('business_tz') ~ "'") }},
     false
 from audience_entries

@@ -35,7 +35,7 @@ groups as (
 
 controls as (
     select experiment_id,
-        arg_min(variant, (case when variant in ('control', 'holdout') then 0 else 1 end, variant)) as variant
+        {{ arg_min('variant', ["case when variant in ('control', 'holdout') then 0 else 1 end", 'variant']) }} as variant
     from groups
     group by experiment_id
 ),
@@ -58,7 +58,7 @@ errors as (
         revenue_per_customer - m0 as revenue_lift,
         sqrt(revenue_variance / customers + v0 / n0) as revenue_se,
         case when revenue_per_customer > 0 and m0 > 0
-             then sqrt(revenue_variance / (customers * revenue_per_customer ^ 2) + v0 / (n0 * m0 ^ 2)) end
+             then sqrt(revenue_variance / (customers * power(revenue_per_customer, 2)) + v0 / (n0 * power(m0, 2))) end
             as revenue_log_se
     from compared
 ),

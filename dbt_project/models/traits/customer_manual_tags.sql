@@ -15,6 +15,6 @@ matched as (
     join {{ ref('identity_map') }} m on m.id_type = 'phone' and m.id_value = v.phone_sha256
 )
 
-select customer_id, list_sort(list_distinct(list(tag))) as tags
+select customer_id, {{ sorted_set_agg('tag') }} as tags
 from matched
 group by customer_id

@@ -2,7 +2,8 @@
     misspelled or wholly rejected list would otherwise match nobody, and `not: {in_list: ...}`
     would silently suppress no one. -#}
 {% test lists_are_uploaded(model, lists) %}
+{%- set names = [] %}{% for x in lists %}{% do names.append("'" ~ x ~ "'") %}{% endfor %}
 select l.list as missing_list
-from (select unnest([{% for x in lists %}'{{ x }}'{{ ", " if not loop.last }}{% endfor %}]) as list) l
+from {{ one_column('list', names) }} l
 where not exists (select 1 from {{ ref('stg_marketing__list_members') }} m where m.list = l.list)
 {% endtest %}

@@ -40,8 +40,7 @@ figures as (
 -- the lake's first delivery: events may be older (a CRM's registrations, a mall's backfill),
 -- but the windows fill from when the channels began delivering
 history as (
-    select min(regexp_extract(file, 'delivery_date=([0-9-]+)', 1))::date as first_day
-    from glob('{{ var("data_dir") }}/lake/*/*/delivery_date=*/*.parquet')
+    select {{ lake_first_delivery() }} as first_day
 ),
 
 t as (select * from figures where is_tonight),

@@ -10,6 +10,7 @@ from typing import Any
 
 from .condition_sql import Renderer, column_sql
 from .conditions import InAudience, Node, Performed, Scope, leaves, parse
+from .engine_sql import macro
 from .errors import At
 from .tables import CUSTOMERS, EVENTS
 from .traits import check_name
@@ -159,7 +160,7 @@ def audience_sql(a: Audience) -> str:
 
     renderer = Renderer(
         subject=lambda c: f"t.{c.subject}",
-        tag=lambda t: f"list_contains(t.tags, '{t.name}')",
+        tag=lambda t: f"array_contains(t.tags, '{t.name}')",
         performed=behaviour,
         in_audience=lambda x: f"t.customer_id in (select customer_id from {{{{ ref('{x.name}') }}}})",
         in_list=lambda x: (f"t.customer_id in (select customer_id from {{{{ ref('list_members') }}}} "
@@ -197,5 +198,5 @@ def holdout_sql(a: Audience) -> str:
     """Holdout when the salted hash of (audience, the customer's holdout key) falls in the share."""
     if a.holdout == 0:
         return "false"
-    bucket = f"('0x' || left(sha256('{{{{ var(\"holdout_salt\") }}}}:{a.name}:' || h.holdout_key), 8))::ubigint % 10000"
+    bucket = macro("hash_bucket", f"'{{{{ var(\"holdout_salt\") }}}}:{a.name}:' || h.holdout_key", "10000")
     return f"{bucket} < {round(a.holdout * 10000)}"

@@ -33,10 +33,10 @@ def compare_sql(expr: str, c: Compare) -> str:
         items = ", ".join(literal(c.type, v) for v in c.value)
         body = f"{expr} {'not in' if c.op == 'not_in' else 'in'} ({items})"
     elif c.op == "contains":
-        body = (f"list_contains({expr}, {literal(TEXT, c.value)})" if c.type == TEXT_LIST
+        body = (f"array_contains({expr}, {literal(TEXT, c.value)})" if c.type == TEXT_LIST
                 else f"contains({expr}, {literal(TEXT, c.value)})")
     elif c.op == "starts_with":
-        body = f"starts_with({expr}, {literal(TEXT, c.value)})"
+        body = f"left({expr}, {len(str(c.value))}) = {literal(TEXT, c.value)}"
     else:
         body = f"{expr} {_SQL_OP[c.op]} {literal(c.type, c.value)}"
     return f"coalesce({body}, false)"

@@ -7,6 +7,7 @@ from typing import Any
 
 from .condition_sql import Renderer
 from .conditions import Node, Scope, parse
+from .engine_sql import call
 from .errors import At
 from .tables import INTEGER, NUMBER, TEXT, TEXT_LIST
 from .traits import Group, Ratio, check_name
@@ -114,8 +115,11 @@ def customer_traits_sql(groups: tuple[Group, ...], ratios: tuple[Ratio, ...], ta
             expr = f"{g.name}.{t.name}"
             cols.append(f"coalesce({expr}, {t.default}) as {t.name}" if t.default else f"{expr} as {t.name}")
     ratio_cols = "".join(f",\n        {r.numerator} / nullif({r.denominator}, 0) as {r.name}" for r in ratios)
-    by_trait = Renderer(subject=lambda c: c.subject, tag=lambda t: f"list_contains(tags, '{t.name}')")
-    rule_tags = ", ".join(f"case when {by_trait.sql(t.when)} then '{t.name}' end" for t in tags) or ""
+    by_trait = Renderer(subject=lambda c: c.subject, tag=lambda t: f"array_contains(tags, '{t.name}')")
+    rule_tags = [f"case when {by_trait.sql(t.when)} then '{t.name}' end" for t in tags]
+    # the rule tags that hold and the manual ones, sorted, without repeats
+    tags_sql = ("{{ sorted_set(concat_lists(" + call("list_of", rule_tags, "string") + ", "
+                + "'coalesce(m.tags, ' ~ list_of([], 'string') ~ ')')) }}")
     segments = "\n".join(f"            when rfm.rfm_r between {s.r[0]} and {s.r[1]} and rfm.fm between {s.fm[0]} and {s.fm[1]} "
                          f"then '{s.name}'" for s in rfm.segments)
     stage_case = "\n".join(f"            when {by_trait.sql(s.when)} then '{s.name}'" for s in stages if s.when)
@@ -149,7 +153,7 @@ rfm_scores as (
 ),
 
 rfm as (
-    select *, (rfm_f + rfm_m) // 2 as fm from rfm_scores
+    select *, cast(floor((rfm_f + rfm_m) / 2) as integer) as fm from rfm_scores
 ),
 
 scored as (
@@ -168,9 +172,7 @@ scored as (
 tagged as (
     select
         s.*,
-        list_sort(list_distinct(list_concat(
-            list_filter(cast([{rule_tags}] as varchar[]), lambda x: x is not null),
-            coalesce(m.tags, [])))) as tags
+        {tags_sql} as tags
     from scored s
     left join {{{{ ref('customer_manual_tags') }}}} m on m.customer_id = s.customer_id
 )

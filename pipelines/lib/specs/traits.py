@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .condition_sql import column_sql
+from .engine_sql import macro
 from .conditions import Node, Scope, Window, parse, parse_window
 from .errors import At
 from .tables import (BEHAVIOUR, DATE, INTEGER, NUMBER, ORDERED, TABLES, TEXT, TEXT_LIST, TIMESTAMP, Table)
@@ -176,25 +177,26 @@ def _filter(t: Trait) -> str:
 
 def _aggregate(t: Trait) -> str:
     f = f" filter (where {_filter(t)})" if t.where or t.window else ""
-    by = f"({', '.join(t.order_by)})" if len(t.order_by) > 1 else t.order_by[0] if t.order_by else None
+    by = list(t.order_by) if len(t.order_by) > 1 else t.order_by[0] if t.order_by else None
     # Sums in exact decimals: a parallel sum of doubles changes in the last digit from run to run,
     # and a rerun night must give the same traits.
     exact = f"cast({t.of} as decimal(38, 9))"
     # ordered by the value itself first: the first/last value is the min/max (cheaper, same answer)
     first, last = ("min", "max") if t.order_by[:1] == (t.of,) else (None, None)
-    return {
-        "count": f"count(*){f}",
-        "unique_count": f"count(distinct {t.of}){f}",
-        "sum": f"coalesce(sum({exact}){f}, 0)",
-        "avg": f"avg({exact}){f}",
-        "min": f"min({t.of}){f}",
-        "max": f"max({t.of}){f}",
-        "first": f"{first}({t.of}){f}" if first else f"arg_min({t.of}, {by}){f}",
-        "last": f"{last}({t.of}){f}" if last else f"arg_max({t.of}, {by}){f}",
-        "unique_list": f"list_sort(list_distinct(list({t.of}){f}))",
-        "days_since": (f"{AS_OF} - max(business_date){f}" if t.of is None
-                       else f"{AS_OF} - max({_date(t.of, t.type)}){f}"),
-    }[t.kind]
+    written = {
+        "count": lambda: f"count(*){f}",
+        "unique_count": lambda: f"count(distinct {t.of}){f}",
+        "sum": lambda: f"coalesce(sum({exact}){f}, 0)",
+        "avg": lambda: f"avg({exact}){f}",
+        "min": lambda: f"min({t.of}){f}",
+        "max": lambda: f"max({t.of}){f}",
+        "first": lambda: f"{first}({t.of}){f}" if first else macro("arg_min", t.of, by) + f,
+        "last": lambda: f"{last}({t.of}){f}" if last else macro("arg_max", t.of, by) + f,
+        "unique_list": lambda: macro("sorted_set_agg", t.of, **({"where": _filter(t)} if f else {})),
+        "days_since": lambda: macro("days_between",
+                                    f"max({'business_date' if t.of is None else _date(t.of, t.type)}){f}", AS_OF),
+    }
+    return written[t.kind]()
 
 
 def _date(column: str, kind: str) -> str:
@@ -220,7 +222,7 @@ def group_sql(g: Group) -> str:
     for t in frequent:
         # the value on most rows; ties: the most recent row, then the value itself
         ctes.append(f"""{t.name} as (
-    select customer_id, arg_max(value, (n, latest, value)) as {t.name}
+    select customer_id, {macro("arg_max", "value", ["n", "latest", "value"])} as {t.name}
     from (
         select customer_id, {t.of} as value, count(*) as n, max(({g.table.time}, {g.table.key})) as latest
         from rows
@@ -251,6 +253,6 @@ def _profile_sql(g: Group) -> str:
             cols.append(f"year({AS_OF}) - year({t.of}) - case when (month({AS_OF}), day({AS_OF})) "
                         f"< (month({t.of}), day({t.of})) then 1 else 0 end as {t.name}")
         else:
-            cols.append(f"{AS_OF} - {_date(t.of, g.table.columns[t.of])} as {t.name}")
+            cols.append(f"{macro('days_between', _date(t.of, g.table.columns[t.of]), AS_OF)} as {t.name}")
     body = ",\n    ".join(["customer_id", *cols])
     return f"select\n    {body}\nfrom {{{{ ref('{g.table.name}') }}}}\n"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -38,7 +39,7 @@ def build_on_spark(data_dir: Path, run_date: date | str, select: list[str] | Non
     done = subprocess.run(
         [str(DBT), command, "--target", "spark", "--project-dir", str(PROJECT_DIR),
          "--profiles-dir", str(PROJECT_DIR), "--target-path", str(out / "dbt"),
-         "--vars", json.dumps({"data_dir": str(data_dir), "as_of_date": str(run_date)}),
+         "--vars", json.dumps({"data_dir": str(data_dir), "as_of_date": str(run_date), "python": sys.executable}),
          *(["--select", *select] if select else [])],
         cwd=PROJECT_DIR, capture_output=True, text=True,
         env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
@@ -61,16 +62,20 @@ class Difference:
         return self.only_duckdb == 0 and self.only_spark == 0
 
 
-def compare(data_dir: Path, table: str, where: str = "true") -> Difference:
-    """The DuckDB warehouse's `table` against Spark's, over the rows matching `where`."""
+def compare(data_dir: Path, table: str, where: str = "true", ignore: tuple[str, ...] = ()) -> Difference:
+    """The DuckDB warehouse's `table` against Spark's, over the rows matching `where`, leaving
+    out the columns `ignore` (engine-specific bookkeeping, such as a hash digest)."""
     with duckdb.connect(str(Layout(data_dir).warehouse), read_only=True) as con:
         con.execute("set TimeZone = 'UTC'")
         columns = con.execute(
             "select column_name, data_type from information_schema.columns "
             "where table_schema = 'main' and table_name = ? order by ordinal_position", [table]).fetchall()
         assert columns, f"{table}: not in the DuckDB warehouse"
-        spark = f"read_parquet('{spark_tables(data_dir) / table}/**/*.parquet', hive_partitioning = true)"
-        select = ", ".join(_normalised(name, kind) for name, kind in columns)
+        files = f"{spark_tables(data_dir) / table}/**/*.parquet"
+        written = con.execute("select count(*) from glob(?)", [files]).fetchone()[0]
+        # an empty table has no file (a partitioned one not even its folder)
+        spark = f"read_parquet('{files}', hive_partitioning = true)" if written else f"(from main.{table} limit 0)"
+        select = ", ".join(_normalised(name, kind) for name, kind in columns if name not in ignore)
         ours = f"select {select} from main.{table} where {where}"
         theirs = f"select {select} from {spark} where {where}"
         counts = con.execute(f"select (select count(*) from ({ours})), (select count(*) from ({theirs})), "
