@@ -15,7 +15,8 @@ BENCH_TRAIT_CUSTOMERS ?= 1000000
 BENCH_TRAIT_EVENTS ?= 10000000
 BENCH_CONVERSIONS ?= 1000000
 BENCH_ATTRIBUTION_ORDERS ?= 200000
-# The run report's test renders it in Debian's Chromium, installed once by `make install`.
+# The run report's test renders it in Debian's Chromium, and the Spark build needs a Java (17),
+# both installed once by `make install` when missing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # The machine's environment sets PYTHONDONTWRITEBYTECODE; byte-code caching saves seconds
@@ -30,6 +31,8 @@ help: ## list every target
 $(BIN)/.installed: requirements.lock pyproject.toml
 	command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	command -v java >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	test -x $(BIN)/uv || $(BIN)/pip install --quiet "uv==$(UV_VERSION)"
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock

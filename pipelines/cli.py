@@ -172,6 +172,37 @@ def erase(data_dir: Path | None, member_id: str) -> None:
         sys.exit(1)
 
 
+@main.command()
+@DATA_DIR
+@click.option("--date", "day", callback=_date, required=True, help="The night to build (as_of_date).")
+@click.option("--compare", is_flag=True,
+              help="Then compare every table with the DuckDB warehouse (built for the same night).")
+def spark(data_dir: Path | None, day: date, compare: bool) -> None:
+    """Build a night's warehouse on Spark from the same lake (dbt `--target spark`)."""
+    from pipelines.lib.warehouse.engines import build_on_spark, compare_all, spark_tables
+
+    settings = Settings.from_env(data_dir)
+    done = build_on_spark(settings.data_dir, day)
+    log = spark_tables(settings.data_dir).parent / f"dbt-{day}.log"
+    if done.returncode != 0:
+        failures = [line for line in done.stdout.splitlines() if "ERROR" in line or "Error" in line]
+        raise click.ClickException("the Spark build failed:\n" + "\n".join(failures[-20:]) + f"\nlog: {log}")
+    click.echo(f"Built {day} on Spark: tables in {spark_tables(settings.data_dir)}; log {log}")
+    if not compare:
+        return
+    if not (settings.data_dir / "warehouse" / "cdp.duckdb").exists():
+        raise click.ClickException("no DuckDB warehouse to compare with: run the night first (`cdp run`)")
+    different = 0
+    for d in compare_all(settings.data_dir, day):
+        different += not d.equal
+        click.echo(f"{d.table:32} {d.duckdb_rows:>10,} rows  " + (
+            "equal" if d.equal else f"DIFFERENT: {d.only_duckdb:,} only on DuckDB, {d.only_spark:,} only on Spark"))
+        for example in ([] if d.equal else d.examples):
+            click.echo(f"    {example}")
+    if different:
+        sys.exit(1)
+
+
 @contextmanager
 def _exclusive(settings: Settings, command: str):
     """The data directory's writer lock, or exit 3 naming who holds it."""
