@@ -39,7 +39,11 @@ where not exists (select 1 from {{ arg_dict["target_relation"] }} stored where s
     the night being built); everything from the earliest such delivery on is deleted and
     loaded again, so first-delivery-wins dedupe sees the deliveries in order, as a full read
     would. Ingestion and erasure are the only writers of the lake, so a delivery's version is
-    its ingest log rows and the erasure log's rewrites of its files. -#}
+    its ingest log rows and the erasure log's rewrites of its files. Each model keeps a record's
+    first delivery (`first_per('record_id', 'delivery_date')`: a record re-delivered after the
+    lake's dedupe lookback is still one record); against the deliveries the table already
+    holds, the strategy `append_new_records` above decides. (On Spark the table is rebuilt:
+    `restated_table`.) -#}
 {% macro incremental_by_delivery() %}
 {{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'append_new_records', 'on_schema_change': 'fail',
                   'tags': ['incremental'], 'pre_hook': "{{ forget_restated_deliveries() }}",
@@ -110,7 +114,8 @@ delete from {{ this }} where delivery_date >= {{ restated_from() }}
 {%- endmacro %}
 
 {#- Created before any model runs (on-run-start): staging models load in parallel threads.
-    (`source` came with `events`, which loads several sources; older warehouses gain it.) -#}
+    (`source` came with `events`, which loads several sources; older warehouses gain it.)
+    DuckDB only, like the build state below: Spark rebuilds the tables that would read them. -#}
 {% macro create_delivery_loads() -%}
 {%- if target.type == 'spark' %}{{ return('') }}{% endif -%}
 create table if not exists {{ target.schema }}.delivery_loads
