@@ -182,7 +182,7 @@ def spark(data_dir: Path | None, day: date, compare: bool) -> None:
     from pipelines.lib.warehouse.engines import build_on_spark, compare_all, spark_tables
 
     settings = Settings.from_env(data_dir)
-    done = build_on_spark(settings.data_dir, day)
+    done = build_on_spark(settings, day)
     log = spark_tables(settings.data_dir).parent / f"dbt-{day}.log"
     if done.returncode != 0:
         failures = [line for line in done.stdout.splitlines() if "ERROR" in line or "Error" in line]

@@ -14,6 +14,7 @@ import pytest
 
 from pipelines.lib.layout import Layout
 from pipelines.lib.warehouse.engines import DIGITS, build_on_spark, compare, compare_all, spark_tables
+from pipelines.settings import Settings
 from tests.conftest import WORLD_DAYS, WORLD_START
 from tests.warehouse.conftest import dbt_build
 
@@ -33,7 +34,7 @@ def both_engines(ingested_month, tmp_path_factory):
     shutil.copytree(source / "lake", data_dir / "lake")
     first, last = NIGHTS
     dbt_build(data_dir, str(first))
-    done = build_on_spark(data_dir, first)
+    done = build_on_spark(Settings.from_env(data_dir), first)
     assert done.returncode == 0, done.stdout[-4000:]
     dbt_build(data_dir, str(last))
     cli = subprocess.run([str(Path(sys.executable).parent / "cdp"), "spark", "--data-dir", str(data_dir),

@@ -19,7 +19,9 @@ from pathlib import Path
 import duckdb
 
 from pipelines.lib.layout import Layout
-from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR
+from pipelines.lib.specs import compile_project
+from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR, night_vars
+from pipelines.settings import Settings
 
 DIGITS = 9
 _NUMBERS = ("DOUBLE", "FLOAT", "REAL", "DECIMAL")
@@ -37,17 +39,17 @@ def spark_tables(data_dir: Path) -> Path:
     return data_dir / "warehouse" / "spark" / "cdp.db"
 
 
-def build_on_spark(data_dir: Path, run_date: date | str, select: list[str] | None = None,
-                   command: str = "build") -> subprocess.CompletedProcess:
-    """`dbt <command> --target spark` as of `run_date` over `data_dir`'s lake; the log is
-    `warehouse/spark/dbt-<run_date>.log`."""
-    out = data_dir / "warehouse" / "spark"
+def build_on_spark(settings: Settings, run_date: date | str) -> subprocess.CompletedProcess:
+    """`dbt build --target spark` as of `run_date` over the settings' lake, with the vars of the
+    DuckDB night (time zone, threads, gate reference) and this interpreter for the script
+    transform; the log is `warehouse/spark/dbt-<run_date>.log`."""
+    compile_project(PROJECT_DIR)                  # the trait and audience models, from the specs
+    out = settings.data_dir / "warehouse" / "spark"
     out.mkdir(parents=True, exist_ok=True)
+    night = {**json.loads(night_vars(settings, run_date)), "python": sys.executable}
     done = subprocess.run(
-        [str(DBT), command, "--target", "spark", "--project-dir", str(PROJECT_DIR),
-         "--profiles-dir", str(PROJECT_DIR), "--target-path", str(out / "dbt"),
-         "--vars", json.dumps({"data_dir": str(data_dir), "as_of_date": str(run_date), "python": sys.executable}),
-         *(["--select", *select] if select else [])],
+        [str(DBT), "build", "--target", "spark", "--project-dir", str(PROJECT_DIR),
+         "--profiles-dir", str(PROJECT_DIR), "--target-path", str(out / "dbt"), "--vars", json.dumps(night)],
         cwd=PROJECT_DIR, capture_output=True, text=True,
         env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
     (out / f"dbt-{run_date}.log").write_text(done.stdout + done.stderr)
