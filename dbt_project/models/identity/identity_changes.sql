@@ -13,18 +13,8 @@ select {{ as_of_date() }} as as_of_date, 'baseline' as change, cast(null as stri
     cast(null as string) as evidence_source, cast(null as string) as evidence_record_id
 {% else %}
 with tonight as (
-    select node_id, id_type, id_value, {{ sha256("id_type || ':' || id_value") }} as id_key, customer_id, split_type
+    select node_id, {{ sha256("id_type || ':' || id_value") }} as id_key, customer_id, split_type
     from {{ ref('identity_resolution') }}
-),
-
--- Every identifier with its key; only those resolving to nobody tonight (blocked, hub) are hashed
--- here, the others take tonight's key.
-keyed_identifiers as (
-    select i.*, t.id_key
-    from {{ ref('identity_identifiers') }} i join tonight t using (node_id)
-    union all
-    select i.*, {{ sha256("i.id_type || ':' || i.id_value") }}
-    from {{ ref('identity_identifiers') }} i anti join tonight t using (node_id)
 ),
 
 before as (
@@ -32,9 +22,20 @@ before as (
     where as_of_date = (select max(as_of_date) from {{ previous }} where as_of_date < {{ as_of_date() }})
 ),
 
+-- Identifiers whose customer changed (new, gone or moved). Only their customers can have merged
+-- (tonight's side) or split (the earlier side): a customer whose identifiers all kept their
+-- customer id did neither, so the rest of the model reads just these customers' identifiers
+-- (a few per cent of them on a night with new data, none on a quiet night).
+changed as (
+    select t.customer_id, b.previous_customer_id
+    from tonight t full join before b using (id_key)
+    where t.customer_id is distinct from b.previous_customer_id
+),
+
 moved as (
     select t.*, b.previous_customer_id
     from tonight t join before b using (id_key)
+    where t.customer_id in (select customer_id from changed)
 ),
 
 -- Tonight's customers holding identifiers of several earlier customers: merges.
@@ -73,6 +74,15 @@ merge_evidence as (
     group by a.customer_id, a.previous_customer_id
 ),
 
+-- The earlier customers' identifiers, keyed: tonight's key where the identifier resolves, else
+-- (blocked, hub: a few) hashed here.
+keys as (
+    select node_id, id_key from tonight
+    union all
+    select i.node_id, {{ sha256("i.id_type || ':' || i.id_value") }}
+    from {{ ref('identity_identifiers') }} i anti join tonight t using (node_id)
+),
+
 -- Earlier customers whose identifiers are now spread over several customers (or over a customer
 -- and nobody): splits. The reason is the rule that now keeps them apart.
 spread as (
@@ -80,7 +90,9 @@ spread as (
         i.blocked_reason, i.degree
     from before b
     left join tonight t using (id_key)
-    left join keyed_identifiers i using (id_key)
+    left join keys k using (id_key)
+    left join {{ ref('identity_identifiers') }} i on i.node_id = k.node_id
+    where b.previous_customer_id in (select previous_customer_id from changed)
 ),
 
 splits as (
