@@ -1,4 +1,5 @@
-"""Session-wide fixtures: one generated world, ingested night by night through Dagster."""
+"""Session-wide fixtures: one generated world, ingested night by night through Dagster once per
+test session, whatever the number of xdist workers."""
 from __future__ import annotations
 
 import os
@@ -21,24 +22,38 @@ def chromium_path() -> str:
     return found
 
 
+def _shared_dir(tmp_path_factory) -> Path:
+    """A folder every xdist worker of this session sees (the parent of the workers' own temp
+    folders), or this process's own when tests run without xdist."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
-def generated_month(tmp_path_factory) -> Path:
-    """A month of noisy deliveries (noise on), not yet ingested."""
+def ingested_month(tmp_path_factory):
+    """A month of noisy deliveries (noise on), every night run through the real Dagster job, in
+    order. Built once per test session: the first worker to ask generates and ingests it under a
+    lock, and each worker then works on its own copy (tests of one worker may rerun a night in
+    place; tests that break things take a further copy, `month_copy`)."""
+    import pickle
+    import shutil
+
+    from filelock import FileLock
+
     from pipelines.lib.synthetic import generate
-
-    data_dir = tmp_path_factory.mktemp("month")
-    generate(data_dir, customers=400, days=WORLD_DAYS, start=WORLD_START, seed=11, noise=1.0)
-    return data_dir
-
-
-@pytest.fixture(scope="session")
-def ingested_month(generated_month: Path):
-    """Every night of the month run through the real Dagster job, in order, in this process."""
     from pipelines.runner import run_nights
     from pipelines.settings import Settings
 
-    os.environ["CDP_DAGSTER_STORAGE"] = str(generated_month / ".dagster")
-    settings = Settings.from_env(generated_month)
-    days = [WORLD_START.fromordinal(WORLD_START.toordinal() + i) for i in range(WORLD_DAYS)]
-    results = run_nights(days, settings)
-    return generated_month, settings, results
+    shared = _shared_dir(tmp_path_factory) / "month-world"
+    with FileLock(f"{shared}.lock"):
+        if not (shared / "results.pickle").exists():
+            world = shared / "world"
+            generate(world, customers=400, days=WORLD_DAYS, start=WORLD_START, seed=11, noise=1.0)
+            os.environ["CDP_DAGSTER_STORAGE"] = str(world / ".dagster")
+            days = [WORLD_START.fromordinal(WORLD_START.toordinal() + i) for i in range(WORLD_DAYS)]
+            results = run_nights(days, Settings.from_env(world))
+            (shared / "results.pickle").write_bytes(pickle.dumps(results))
+    data_dir = tmp_path_factory.mktemp("month")
+    shutil.copytree(shared / "world", data_dir, dirs_exist_ok=True)
+    os.environ["CDP_DAGSTER_STORAGE"] = str(data_dir / ".dagster")
+    return data_dir, Settings.from_env(data_dir), pickle.loads((shared / "results.pickle").read_bytes())

@@ -13,8 +13,6 @@ import pytest
 from pipelines.settings import Settings
 from tests.warehouse.test_month import LAST_NIGHT
 
-pytestmark = pytest.mark.xdist_group("month")
-
 
 def published_state(data_dir: Path) -> dict[str, str]:
     """Every published output file (manifests included) -> its SHA-256; run reports aside (a

@@ -7,13 +7,10 @@ import shutil
 from pathlib import Path
 
 import duckdb
-import pytest
 from click.testing import CliRunner
 
 from pipelines.cli import main
 from tests.warehouse.test_month import LAST_NIGHT
-
-pytestmark = pytest.mark.xdist_group("month")
 
 
 def published_files(data_dir: Path) -> list[Path]:

@@ -10,14 +10,11 @@ import threading
 import time
 
 import duckdb
-import pytest
 
 from pipelines.lib.layout import Layout
 from pipelines.lib.publish.folder import read_manifest
 from tests.warehouse.test_drills import failure_report, published_state
 from tests.warehouse.test_month import LAST_NIGHT
-
-pytestmark = pytest.mark.xdist_group("month")
 
 
 def retries_of(run_id: str) -> list[str]:

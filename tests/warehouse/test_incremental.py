@@ -17,7 +17,6 @@ from pipelines.runner import run_night, run_nights
 from tests.conftest import WORLD_DAYS, WORLD_START
 from tests.warehouse.conftest import dbt_build, query
 
-pytestmark = pytest.mark.xdist_group("month")
 
 LAST = WORLD_START + timedelta(days=WORLD_DAYS - 1)
 BY_DELIVERY = ["stg_ads__clicks", "stg_app__events", "stg_guide__events", "stg_live__events",

@@ -11,7 +11,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from pipelines.lib.layout import Layout
 from pipelines.lib.publish.snapshot import TABLES, snapshot_path
@@ -22,7 +21,6 @@ from pipelines.runner import run_nights
 from tests.conftest import WORLD_DAYS, WORLD_START
 from tests.warehouse.conftest import dbt_build, query
 
-pytestmark = pytest.mark.xdist_group("month")
 
 LAST = WORLD_START + timedelta(days=WORLD_DAYS - 1)
 QUIET = LAST + timedelta(days=1)          # nobody delivered anything for this night
