@@ -96,3 +96,20 @@ def test_cdp_spark_builds_a_night_and_compares_every_table(both_engines):
     verdicts = [line.split()[-1] for line in lines[1:] if not line.startswith(" ")]
     assert len(verdicts) > 50 and set(verdicts) == {"equal"}
     assert any(line.startswith("customer_traits ") for line in lines)
+
+
+def test_spec_literals_read_the_same_on_spark():
+    """Values with quotes and timestamps with offsets, as the generators write them, in a Spark
+    session set up as the profile sets it (`''` would lose the quote there)."""
+    from pyspark.sql import SparkSession
+
+    from tests.lib.specs.test_specs import LITERAL_VALUES, LITERALS, literal_sql
+
+    spark = (SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false")
+             .config("spark.sql.parser.escapedStringLiterals", "true")
+             .config("spark.sql.session.timeZone", "UTC").getOrCreate())
+    try:
+        got = [spark.sql(f"select {literal_sql(kind, raw, 'string')}").collect()[0][0] for kind, raw in LITERALS]
+    finally:
+        spark.stop()
+    assert got == LITERAL_VALUES

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .condition_sql import Renderer, column_sql
+from .condition_sql import Renderer, column_sql, text_literal
 from .conditions import InAudience, Node, Performed, Scope, leaves, parse
 from .engine_sql import macro
 from .errors import At
@@ -129,7 +129,7 @@ AS_OF = "{{ as_of_date() }}"
 
 def performed_filter(p: Performed, as_of: str) -> str:
     """The events a behaviour condition counts: its types, window and column filter, up to as_of."""
-    types = ", ".join("'" + t.replace("'", "''") + "'" for t in p.event_types)
+    types = ", ".join(text_literal(t) for t in p.event_types)
     window = f"\n      and {p.window.sql(as_of)}" if p.window else ""
     where = f"\n      and {column_sql(p.where)}" if p.where else ""
     return (f"customer_id <> 'anonymous' and business_date <= {as_of}\n"

@@ -3,6 +3,7 @@ leaf is written (a trait column, an event count, an audience or list membership)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, time, timezone
 from typing import Any, Callable
 
 from .conditions import All, Any_, Compare, InAudience, InList, Node, Not, Performed, Tag
@@ -12,15 +13,29 @@ _SQL_OP = {"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="
 
 
 def literal(kind: str, value: Any) -> str:
+    """A value as SQL that DuckDB and Spark read alike."""
     if kind in (TEXT, TEXT_LIST):
-        return "'" + str(value).replace("'", "''") + "'"
+        return text_literal(str(value))
     if kind == BOOLEAN:
         return "true" if value else "false"
     if kind == DATE:
         return f"date '{value.isoformat()}'"
     if kind == TIMESTAMP:
-        return f"timestamptz '{value.isoformat()}'"
+        # the UTC wall clock the warehouse's timestamps hold (DuckDB's columns and Spark's session
+        # are UTC); a value without an offset is UTC
+        moment = value if isinstance(value, datetime) else datetime.combine(value, time())
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        return f"timestamp '{moment.isoformat(sep=' ')}'"
     return repr(value)
+
+
+def text_literal(text: str) -> str:
+    """A string literal; a quote inside is `chr(39)`: Spark reads the standard `''` as two adjacent
+    literals (and drops the quote), while both engines know `chr` and `||`."""
+    if "'" not in text:
+        return f"'{text}'"
+    return "(" + " || chr(39) || ".join(f"'{part}'" for part in text.split("'")) + ")"
 
 
 def compare_sql(expr: str, c: Compare) -> str:

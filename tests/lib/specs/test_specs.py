@@ -157,3 +157,28 @@ def test_jinja_duplicate_keys_impossible_counts_and_infinity_are_errors(project)
     assert "nobody could match" in str(error(project))
     audience(project, {"trait": "age", "gt": float("inf")})
     assert "expected a finite number" in str(error(project))
+
+
+LITERALS = [("text", "plain"), ("text", "it's"), ("text", "'"), ("text", "a''b"), ("text", "back\\slash 'q'"),
+            ("timestamp", "2026-01-02T08:30:00+08:00"), ("timestamp", "2026-01-02T08:30:00"), ("date", "2026-01-02")]
+# what each literal must read as: the text itself; a timestamp as its UTC wall clock
+LITERAL_VALUES = ["plain", "it's", "'", "a''b", "back\\slash 'q'", "2026-01-02 00:30:00", "2026-01-02 08:30:00",
+                  "2026-01-02"]
+
+
+def literal_sql(kind: str, raw: str, string_type: str = "varchar") -> str:
+    """The literal of a spec value, cast to the engine's string type."""
+    from datetime import date, datetime
+
+    from pipelines.lib.specs.condition_sql import literal
+
+    value = {"timestamp": datetime.fromisoformat, "date": date.fromisoformat}.get(kind, str)(raw)
+    return f"cast({literal(kind, value)} as {string_type})"
+
+
+def test_spec_values_with_quotes_and_offsets_are_literals_duckdb_reads_back():
+    """The generators' literals (Spark reads them alike: tests/warehouse/test_spark.py)."""
+    import duckdb
+
+    got = [duckdb.sql(f"select {literal_sql(kind, raw)}").fetchall()[0][0] for kind, raw in LITERALS]
+    assert got == LITERAL_VALUES
