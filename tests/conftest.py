@@ -48,6 +48,7 @@ def ingested_month(tmp_path_factory):
     with FileLock(f"{shared}.lock"):
         if not (shared / "results.pickle").exists():
             world = shared / "world"
+            shutil.rmtree(world, ignore_errors=True)      # what a worker that failed left
             generate(world, customers=400, days=WORLD_DAYS, start=WORLD_START, seed=11, noise=1.0)
             os.environ["CDP_DAGSTER_STORAGE"] = str(world / ".dagster")
             days = [WORLD_START.fromordinal(WORLD_START.toordinal() + i) for i in range(WORLD_DAYS)]
