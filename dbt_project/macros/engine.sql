@@ -71,10 +71,13 @@ parquet.`{{ path }}`
 {{ return(found.columns[0].values()[0] > 0) }}
 {%- endmacro %}
 
-{#- Spark SQL cannot list files: the files asked about (the marketers' uploads) are written every
-    night by the `lake/marketing` asset, even when empty, before any model runs. -#}
+{#- Spark SQL cannot list files: `cdp spark` passes the ones it found (var `lake_files`: the
+    marketers' uploads, the only files asked about). Without the var they are taken to exist: the
+    `lake/marketing` asset writes them every night, even when empty, before any model runs. -#}
 {% macro spark__lake_file_exists(path) -%}
-{{ return(execute) }}
+{%- if not execute -%}{{ return(false) }}{%- endif -%}
+{%- set found = var('lake_files', none) -%}
+{{ return(found is none or path in found) }}
 {%- endmacro %}
 
 {#- Functions the models call by DuckDB's name that Spark lacks, created as Spark SQL functions

@@ -63,10 +63,12 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
     # the audit sees the hand-made changes, and nothing else
     assert full_refresh_differences(settings) == (LAST, [Difference("events", 1, 1), Difference("stg_app__events", 1, 1),
                                                         Difference("touchpoints", 1, 1)])
-    assert query(data_dir, "SELECT DISTINCT model FROM delivery_loads ORDER BY 1") == [(m,) for m in ["events", *BY_DELIVERY]]
+    assert query(data_dir, "SELECT DISTINCT model FROM delivery_loads ORDER BY 1") == [
+        (m,) for m in ["events", "identity_occurrences", *BY_DELIVERY]]
     # each night restates only the deliveries it loaded, the mutable sources and moved records
-    assert query(data_dir, "SELECT DISTINCT source FROM delivery_loads WHERE model = 'events' ORDER BY 1") == [
-        ("ads",), ("app",), ("guide",), ("inputs",), ("live",), ("miniprogram",), ("official_account",), ("web",)]
+    for model in ("events", "identity_occurrences"):
+        assert query(data_dir, "SELECT DISTINCT source FROM delivery_loads WHERE model = ? ORDER BY 1", model) == [
+            ("ads",), ("app",), ("guide",), ("inputs",), ("live",), ("miniprogram",), ("official_account",), ("web",)]
 
 
 def test_changed_seeds_restate_every_event(month_copy):

@@ -41,12 +41,14 @@ def spark_tables(data_dir: Path) -> Path:
 
 def build_on_spark(settings: Settings, run_date: date | str) -> subprocess.CompletedProcess:
     """`dbt build --target spark` as of `run_date` over the settings' lake, with the vars of the
-    DuckDB night (time zone, threads, gate reference) and this interpreter for the script
-    transform; the log is `warehouse/spark/dbt-<run_date>.log`."""
+    DuckDB night (time zone, threads, gate reference), this interpreter for the script transform
+    and the marketers' uploads found in the lake; the log is `warehouse/spark/dbt-<run_date>.log`."""
     compile_project(PROJECT_DIR)                  # the trait and audience models, from the specs
     out = settings.data_dir / "warehouse" / "spark"
     out.mkdir(parents=True, exist_ok=True)
-    night = {**json.loads(night_vars(settings, run_date)), "python": sys.executable}
+    # the lake files models may ask about (Spark SQL cannot list a folder): the marketers' uploads
+    uploads = sorted(str(p) for p in (settings.data_dir / "lake" / "marketing").glob("*.parquet"))
+    night = {**json.loads(night_vars(settings, run_date)), "python": sys.executable, "lake_files": uploads}
     done = subprocess.run(
         [str(DBT), "build", "--target", "spark", "--project-dir", str(PROJECT_DIR),
          "--profiles-dir", str(PROJECT_DIR), "--target-path", str(out / "dbt"), "--vars", json.dumps(night)],
