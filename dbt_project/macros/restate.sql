@@ -12,6 +12,23 @@
     seeds: [...], vars: [...]}; the strategy `restate_records` and the model read the same
     predicate, so what is deleted is what is derived again. -#}
 
+{#- The config of a table restated by record: the sources whose records only arrive (restated
+    from the first changed delivery) and those whose records change after delivery (an order's
+    status, a till refund, the CRM snapshot, tickets: restated every night), plus the seeds and
+    vars the table reads. -#}
+{% macro restated_by_record(seeds=[], vars=[]) -%}
+{{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'restate_records',
+                  'on_schema_change': 'sync_all_columns', 'tags': ['incremental'],
+                  'post_hook': "{{ record_restated_loads() }}",
+                  'meta': {'restate': {'by_delivery': ['app', 'web', 'miniprogram', 'official_account', 'live',
+                                                       'guide', 'ads'],
+                                       'mutable': mutable_sources(), 'seeds': seeds, 'vars': vars}}}) }}
+{%- endmacro %}
+
+{% macro mutable_sources() -%}
+{{ return(['mall_orders', 'pos', 'crm', 'service']) }}
+{%- endmacro %}
+
 {%- macro restate_config() -%}
 {%- if not execute -%}{{ return({'by_delivery': [], 'mutable': [], 'seeds': [], 'vars': []}) }}{%- endif -%}
 {{ return(config.get('meta')['restate']) }}

@@ -1,12 +1,4 @@
-{%- set mutable_sources = ['mall_orders', 'pos', 'crm', 'service'] %}
-{{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'restate_records',
-                  'on_schema_change': 'sync_all_columns', 'tags': ['incremental'],
-                  'post_hook': "{{ record_restated_loads() }}",
-                  'meta': {'restate': {
-                      'by_delivery': ['app', 'web', 'miniprogram', 'official_account', 'live', 'guide', 'ads'],
-                      'mutable': mutable_sources,
-                      'seeds': ['event_taxonomy', 'channel_mapping'],
-                      'vars': ['business_tz']}}}) }}
+{{ restated_by_record(seeds=['event_taxonomy', 'channel_mapping'], vars=['business_tz']) }}
 -- The behaviour layer: every event of every source, typed, with its customer, business date,
 -- canonical event type (seed `event_taxonomy`) and marketing channel and touchpoint (seed
 -- `channel_mapping`). Events whose identifiers resolve to nobody (no identifier, or only junk
@@ -21,7 +13,7 @@ moved as (
     select e.source, e.record_id
     from {{ this }} e
     left join {{ ref('record_customers') }} rc on rc.source = e.source and rc.record_id = e.record_id
-    where e.source not in ('{{ mutable_sources | join("', '") }}')
+    where e.source not in ('{{ mutable_sources() | join("', '") }}')
       and e.customer_id <> coalesce(rc.customer_id, 'anonymous')
 ),
 {%- endif %}

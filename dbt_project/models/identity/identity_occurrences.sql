@@ -1,10 +1,4 @@
-{%- set mutable_sources = ['mall_orders', 'pos', 'crm', 'service'] %}
-{{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'restate_records',
-                  'on_schema_change': 'sync_all_columns', 'tags': ['incremental'],
-                  'post_hook': "{{ record_restated_loads() }}",
-                  'meta': {'restate': {
-                      'by_delivery': ['app', 'web', 'miniprogram', 'official_account', 'live', 'guide', 'ads'],
-                      'mutable': mutable_sources}}}) }}
+{{ restated_by_record() }}
 -- Every sighting of an identifier on a record, from every source. A record's identifiers
 -- belong to one person: that co-occurrence is the only evidence identity resolution uses.
 -- Restated by record as `events` is (macros/restate.sql): a night derives again the records of
