@@ -16,7 +16,7 @@ from tests.warehouse.test_identity_rules import CRM_HEADER, crm_row, identify, t
 
 pytestmark = pytest.mark.xdist_group("identity-changes")
 
-DAY2, DAY3 = DAY + timedelta(days=1), DAY + timedelta(days=2)
+DAY2, DAY3, DAY4 = DAY + timedelta(days=1), DAY + timedelta(days=2), DAY + timedelta(days=3)
 
 
 def ingest_all(landing: Landing, day) -> None:
@@ -56,15 +56,36 @@ def test_a_late_login_merges_two_customers_and_restates_history(history):
     assert query(history, "SELECT customer_id FROM events WHERE event_id = 'app:a1'") == [(survivor,)]
 
 
-def test_an_operator_cut_splits_them_again_on_the_next_build(history, tmp_path):
+def project_with(tmp_path: Path, blocklist: str = "") -> Path:
+    """A copy of the dbt project with the operator's cut between dev-x and MX (and `blocklist`
+    rows appended to the identity blocklist)."""
     project = tmp_path / "dbt_project"
     shutil.copytree(PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
     with open(project / "seeds" / "identity_blocked_edges.csv", "a") as f:
         f.write("device_id,dev-x,member_id,MX,shared family phone: two people\n")
-    dbt_build(history, DAY3.isoformat(), project_dir=project)
+    with open(project / "seeds" / "identity_blocklist.csv", "a") as f:
+        f.write(blocklist)
+    return project
+
+
+def test_an_operator_cut_splits_them_again_on_the_next_build(history, tmp_path):
+    dbt_build(history, DAY3.isoformat(), project_dir=project_with(tmp_path))
     after = dict(query(history, "SELECT id_value, customer_id FROM identity_resolution"))
     assert after["dev-x"] != after["MX"]
     rows = query(history, "SELECT change, customer_id, reason FROM identity_changes WHERE as_of_date = ? "
                           "ORDER BY customer_id", DAY3)
     assert ("split", after["dev-x"], "link cut (shared family phone: two people)") in rows
     assert query(history, "SELECT count(*) FROM identity_changes WHERE as_of_date = ?", DAY2) == [(1,)]
+
+
+def test_a_blocked_value_splits_it_from_its_customer_with_the_rule(history, tmp_path):
+    """The member's phone becomes a blocked value: the member keeps its customer, the phone
+    resolves to nobody, and the change names the blocklist rule (the blocked identifier has no
+    customer tonight: only its earlier customer finds it)."""
+    before = dict(query(history, "SELECT id_value, customer_id FROM identity_resolution"))
+    dbt_build(history, DAY4.isoformat(), project_dir=project_with(tmp_path, "phone,\\+8613700001111,a shop's number\n"))
+    after = dict(query(history, "SELECT id_value, customer_id FROM identity_resolution"))
+    assert "+8613700001111" not in after and after["MX"] == before["MX"] == before["+8613700001111"]
+    assert query(history, "SELECT change, customer_id, previous_customer_id, identifiers, reason FROM identity_changes "
+                          "WHERE as_of_date = ?", DAY4) == [
+        ("split", before["MX"], before["MX"], 1, "phone blocked (a shop's number)")]

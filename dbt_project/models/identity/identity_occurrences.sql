@@ -5,10 +5,12 @@
 -- the deliveries it loaded (and of the mutable sources), not 16 M sightings at 10 M events.
 {%- set restated = restated_records() %}
 {{ identifier_occurrences('stg_app__events',
-    {'device_id': 'device_id', 'member_id': 'member_id', 'phone': 'phone', 'email': 'email', 'click_id': 'click_id'}, where=restated) }}
+    {'device_id': 'device_id', 'member_id': 'member_id', 'phone': 'phone', 'email': 'email', 'click_id': 'click_id'},
+    where=restated) }}
 union all
 {{ identifier_occurrences('stg_web__events',
-    {'device_id': 'device_id', 'member_id': 'member_id', 'phone': 'phone', 'email': 'email', 'click_id': 'click_id'}, where=restated) }}
+    {'device_id': 'device_id', 'member_id': 'member_id', 'phone': 'phone', 'email': 'email', 'click_id': 'click_id'},
+    where=restated) }}
 union all
 {{ identifier_occurrences('stg_miniprogram__events',
     {'openid': 'openid', 'unionid': 'unionid', 'click_id': 'click_id'}, where=restated) }}
@@ -17,13 +19,15 @@ union all
 union all
 {{ identifier_occurrences('stg_live__events', {'openid': 'openid', 'unionid': 'unionid'}, where=restated) }}
 union all
-{{ identifier_occurrences('stg_guide__events', {'external_userid': 'external_userid', 'unionid': 'unionid'}, where=restated) }}
+{{ identifier_occurrences('stg_guide__events', {'external_userid': 'external_userid', 'unionid': 'unionid'},
+    where=restated) }}
 union all
 {{ identifier_occurrences('stg_mall_orders__orders',
     {'unionid': 'unionid', 'openid': 'openid', 'member_id': 'member_id', 'phone': 'phone', 'click_id': 'click_id'},
     seen_at='created_at', where=restated) }}
 union all
-{{ identifier_occurrences('stg_pos__order_lines', {'member_id': 'member_id', 'phone': 'phone'}, seen_at='ordered_at', where=restated) }}
+{{ identifier_occurrences('stg_pos__order_lines', {'member_id': 'member_id', 'phone': 'phone'},
+    seen_at='ordered_at', where=restated) }}
 union all
 {{ identifier_occurrences('stg_crm__members', {'member_id': 'member_id', 'phone': 'phone', 'email': 'email'},
     seen_at='coalesce(registered_at, updated_at, cast(delivery_date as timestamp))', where=restated) }}
@@ -31,4 +35,5 @@ union all
 {{ identifier_occurrences('stg_ads__clicks', {'click_id': 'click_id', 'device_id': 'device_id'}, where=restated) }}
 union all
 {{ identifier_occurrences('stg_service__tickets',
-    {'member_id': 'member_id', 'phone': 'phone', 'email': 'email', 'unionid': 'unionid'}, seen_at='created_at', where=restated) }}
+    {'member_id': 'member_id', 'phone': 'phone', 'email': 'email', 'unionid': 'unionid'},
+    seen_at='created_at', where=restated) }}
