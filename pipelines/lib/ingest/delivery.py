@@ -181,8 +181,9 @@ class DeliveryIngestor:
         staged: dict[str, Path] = {}
         for e in self.source.entities:
             self._parse(e)
-            self.con.execute(f"CREATE OR REPLACE TABLE fate_{e.name} AS "
-                             f"{fate_sql(e, f'parsed_{e.name}', self._prior_relation(e))}")
+            # nothing parsed (no delivery tonight): no earlier keys to read
+            prior = self._prior_relation(e) if self.accepted[e.name] else None
+            self.con.execute(f"CREATE OR REPLACE TABLE fate_{e.name} AS {fate_sql(e, f'parsed_{e.name}', prior)}")
             staged[e.name] = staging / e.name / "part-0.parquet"
             staged[e.name].parent.mkdir(parents=True)
             columns = ", ".join(f'p."{c}"' for c in (*e.columns, *LINEAGE))

@@ -62,3 +62,18 @@ def test_a_collapsing_volume_is_flagged_against_the_median_of_earlier_nights(lan
     gate = _gates(landing, "app")["volume_is_in_line_with_previous_deliveries"]
     assert not gate.passed
     assert gate.failures == ["events: 1 rows, expected 10..251 (median of the last 4 deliveries: 50)"]
+
+
+def test_a_night_without_delivery_passes_the_file_gates_unread_and_warns_on_volume(landing):
+    for back in (3, 2, 1):
+        day = DAY - timedelta(days=back)
+        landing.write_jsonl("app", "e.jsonl", [segment_event(f"d{back}-{i}", ts=f"{day}T10:00:00+08:00")
+                                               for i in range(20)], day=day)
+        landing.ingest("app", day)
+    gates = _gates(landing, "app")  # nothing delivered on DAY
+    assert {n: (g.passed, g.describe()) for n, g in gates.items() if n != "volume_is_in_line_with_previous_deliveries"} \
+        == {n: (True, "skipped: no delivery tonight") for n in
+            ("delivery_files_are_readable", "quarantined_rows_are_under_5_percent", "lake_rows_match_the_contract")}
+    volume = gates["volume_is_in_line_with_previous_deliveries"]
+    assert (volume.passed, volume.failures) == \
+        (False, ["events: 0 rows, expected 4..101 (median of the last 3 deliveries: 20)"])
