@@ -143,3 +143,16 @@ def test_a_rerun_night_is_erased_again(erased):
     # the three requests are still logged once each
     assert duckdb.sql(f"SELECT count(*) FROM read_parquet('{Layout(erased).erasure_log}') "
                       f"WHERE status <> 'reapplied'").fetchall() == [(3,)]
+
+
+def test_the_analyst_snapshot_is_written_afresh_without_them(erased):
+    """Nothing carried over from yesterday's file, not even a night of a history table: a copied
+    file would keep the person's bytes in its free blocks."""
+    path = erased / "published" / "cdp.duckdb"
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("SELECT as_of_date, carried_over, copied_nights FROM _snapshot").fetchone() == \
+            (DAY, [], "{}")
+        assert con.execute("SELECT count(*) FROM customer_traits WHERE as_of_date = ?", [DAY_BEFORE]).fetchone() \
+            == (1,)
+    raw = path.read_bytes()
+    assert b"dev-e" not in raw and b"erase.me@qq.com" not in raw and b"ME1" not in raw

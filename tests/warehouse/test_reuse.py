@@ -72,15 +72,21 @@ def test_a_quiet_night_keeps_what_does_not_read_the_date_and_equals_a_full_build
         event = instance.get_latest_materialization_event(AssetKey("events"))
     assert event.asset_materialization.partition == QUIET.isoformat()
     assert event.asset_materialization.metadata["reused_from_night"].value == LAST.isoformat()
-    # the analyst snapshot carried the kept tables over from last night's file, copied the rest,
-    # and holds exactly what the warehouse holds
+    # the analyst snapshot carried the kept tables over from last night's file, copied the
+    # history tables' new night only, the rest whole, and holds exactly what the warehouse holds
     with duckdb.connect() as con:
         con.execute(f"ATTACH '{snapshot_path(Layout(data_dir))}' AS s (READ_ONLY)")
         con.execute(f"ATTACH '{Layout(data_dir).warehouse}' AS w (READ_ONLY)")
-        [(carried, as_of)] = con.execute("SELECT carried_over, as_of_date FROM s._snapshot").fetchall()
+        [(carried, as_of, nights)] = con.execute("SELECT carried_over, as_of_date, copied_nights FROM s._snapshot") \
+            .fetchall()
         assert as_of == QUIET
         assert {"events", "customers", "identity_map", "orders", "conversions"} <= set(carried)
         assert not {"customer_traits", "audience_membership", "attribution", "touchpoints"} & set(carried)
+        assert json.loads(nights) == {t: [QUIET.isoformat()] for t in
+                                      ("audience_changes", "audience_membership", "customer_traits",
+                                       "lifecycle_transitions")}
+        assert con.execute("SELECT list(DISTINCT as_of_date ORDER BY as_of_date) FROM s.customer_traits") \
+            .fetchone()[0] == [LAST, QUIET]
         for table in TABLES:
             assert con.execute(f"SELECT (SELECT count(*) FROM (FROM s.{table} EXCEPT ALL FROM w.{table})), "
                                f"(SELECT count(*) FROM (FROM w.{table} EXCEPT ALL FROM s.{table}))").fetchone() \
@@ -122,6 +128,6 @@ def test_new_data_another_project_or_another_dbt_run_build_everything(month_copy
     [night] = run_nights([QUIET], settings)
     assert night.success, night.explain()
     assert {"events", "touchpoints", "identity_resolution"} <= built_models(data_dir)
-    # nor does the analyst snapshot carry anything over from the file before
+    # nor does the analyst snapshot carry anything over from the file before, not even nights
     with duckdb.connect(str(snapshot_path(layout)), read_only=True) as con:
-        assert con.execute("SELECT carried_over FROM _snapshot").fetchone()[0] == []
+        assert con.execute("SELECT carried_over, copied_nights FROM _snapshot").fetchone() == ([], "{}")

@@ -19,11 +19,11 @@ from pipelines.defs.ingest.marketing import MARKETING
 from pipelines.defs.resources import DELIVERY_DATES, LakeResource
 from pipelines.lib.ingest.sources import SOURCES
 from pipelines.lib.layout import Layout
-from pipelines.lib.privacy.history import forget_erased
+from pipelines.lib.privacy.history import erased_on, forget_erased
 from pipelines.lib.retries import is_transient, retry_request
 from pipelines.lib.specs import load_specs
 from pipelines.lib.warehouse.dbt import FULL_REFRESH_TAG, MANIFEST, PROJECT_DIR, build_args, ensure_manifest, night_vars
-from pipelines.lib.warehouse.reuse import current_state, record_state, reusable_models
+from pipelines.lib.warehouse.reuse import current_state, last_state, record_state, reusable_models
 from pipelines.lib.warehouse.quality import (audience_figures, identity_figures, table_row_counts,
                                              trait_figures)
 
@@ -69,9 +69,10 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: Lake
     full_refresh = context.run.tags.get(FULL_REFRESH_TAG) == "true"
     state = current_state(lake.layout, PROJECT_DIR, context.partition_key,
                           night_vars(lake.settings, context.partition_key))
+    last = last_state(lake.layout)
     reused, built_for = [], None
     if not full_refresh:
-        reused, built_for = reusable_models(lake.layout, json.loads(MANIFEST.read_text()), state)
+        reused, built_for = reusable_models(json.loads(MANIFEST.read_text()), state, last)
     args = build_args(lake.settings, context.partition_key, full_refresh)
     invocation = dbt.cli([*args, *(["--exclude", " ".join(reused)] if reused else [])], context=context,
                          target_path=db.parent / "dbt")
@@ -92,9 +93,12 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: Lake
         invocation.process.wait()
     if failure is None:
         # people erased tonight (or earlier) leave the history tables before anyone reads them
-        forgotten = forget_erased(lake.layout, date.fromisoformat(context.partition_key))
+        night = date.fromisoformat(context.partition_key)
+        forgotten = forget_erased(lake.layout, night)
         events = list(_with_figures(events, lake.layout, context.partition_key, forgotten))
-        record_state(lake.layout, state, [m for m in reused if not forgotten.get(m)])
+        erased = any(forgotten.values()) or erased_on(lake.layout, night)
+        record_state(lake.layout, state, [m for m in reused if not forgotten.get(m)],
+                     follows_last=last is not None and not erased)
         # kept from the last build (the same lake slice and project give the same tables); first,
         # as they are upstream of everything built tonight
         for name in reused:

@@ -7,11 +7,14 @@ storage format v1.2.0, which DuckDB 1.x clients (notebooks, DBeaver, BI tools) s
 Tables and columns carry the dbt descriptions as comments (`duckdb_tables()`/`duckdb_columns()`
 show them); `_snapshot` says which night and run it holds.
 
-A night copies only the tables that changed: the new file starts as a copy of the published one,
-and a table whose warehouse build id (`table_builds`, `pipelines/lib/warehouse/reuse.py`) is the
-one the published file recorded for it is carried over as it is (a quiet night keeps `events`,
-`customers`, `orders`...). Build ids are trusted only while no writer but the nightly build
-touched the warehouse since (its `build_state` row); views are always copied.
+A night copies only what changed: the new file starts as a copy of the published one, and a
+table whose warehouse build id (`table_builds`, `pipelines/lib/warehouse/reuse.py`) is the one
+the published file recorded for it is carried over as it is (a quiet night keeps `events`,
+`customers`, `orders`...). A history table (one row set per night: `customer_traits`, the
+audience ledgers) copies again only the nights built since the published file's build
+(`nights_built_since`) and drops those the warehouse forgot; copying a year of traits every
+night would cost a year of rows. Build ids are trusted only while no writer but the nightly
+build touched the warehouse since (its `build_state` row); views are always copied.
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ import duckdb
 
 from pipelines.lib.layout import Layout
 from pipelines.lib.publish.gates import admit
-from pipelines.lib.warehouse.reuse import table_builds
+from pipelines.lib.warehouse.reuse import nights_built_since, table_builds
 
 STORAGE_VERSION = "v1.2.0"
 # The contract's tables first, then the marts analysts asked for.
@@ -53,17 +56,22 @@ def published_night(layout: Layout) -> date | None:
         return None
 
 
-def _descriptions(target_dir: Path) -> dict[str, tuple[str, dict[str, str]]]:
-    """model -> (its description, {column: description}) from dbt's manifest."""
+def _manifest_nodes(target_dir: Path) -> list[dict]:
     manifest = target_dir / "manifest.json"
     if not manifest.exists():
-        return {}
-    out = {}
-    for node in json.loads(manifest.read_text())["nodes"].values():
-        if node["resource_type"] in ("model", "seed"):
-            out[node["name"]] = (node.get("description") or "",
-                                 {c: d.get("description") or "" for c, d in node.get("columns", {}).items()})
-    return out
+        return []
+    return [n for n in json.loads(manifest.read_text())["nodes"].values() if n["resource_type"] in ("model", "seed")]
+
+
+def _descriptions(nodes: list[dict]) -> dict[str, tuple[str, dict[str, str]]]:
+    """model -> (its description, {column: description}) from dbt's manifest."""
+    return {n["name"]: (n.get("description") or "",
+                        {c: d.get("description") or "" for c, d in n.get("columns", {}).items()}) for n in nodes}
+
+
+def _history_tables(nodes: list[dict]) -> set[str]:
+    """Models kept night by night (`nightly_history`: each build replaces its night's rows)."""
+    return {n["name"] for n in nodes if n.get("config", {}).get("unique_key") == "as_of_date"}
 
 
 def _quoted(text: str) -> str:
@@ -81,7 +89,8 @@ def publish_snapshot(layout: Layout, night: date, run_id: str) -> dict[str, int]
     leftovers = (scratch, scratch.with_name(scratch.name + ".wal"))
     for leftover in leftovers:
         leftover.unlink(missing_ok=True)
-    docs = _descriptions(layout.warehouse.parent / "dbt")
+    nodes = _manifest_nodes(layout.warehouse.parent / "dbt")
+    docs, history = _descriptions(nodes), _history_tables(nodes)
     published = _published_builds(target)
     rows: dict[str, int] = {}
     try:
@@ -93,27 +102,36 @@ def publish_snapshot(layout: Layout, night: date, run_id: str) -> dict[str, int]
             present = base | {r[0] for r in con.execute(
                 "SELECT view_name FROM duckdb_views() WHERE database_name = 'w'").fetchall()}
             carried = {t for t in TABLES if t in base and builds.get(t) and published.get(t) == builds[t]}
+            by_night = {t: nights for t in TABLES if t in base and t in history and t not in carried
+                        and builds.get(t) and published.get(t)
+                        and (nights := nights_built_since(con, "w", published[t])) is not None}
             # Only then start from the published file: a dropped table's blocks keep its old bytes
-            # until reused, and after an erasure (which empties `build_state`) nothing is carried,
-            # so the file is written from scratch without the person.
-            if carried:
+            # until reused, and after an erasure (which empties `build_state` and starts a new
+            # build chain) nothing is carried, so the file is written from scratch without the person.
+            if carried or by_night:
                 shutil.copyfile(target, scratch)
             con.execute(f"ATTACH '{scratch}' AS s (STORAGE_VERSION '{STORAGE_VERSION}')")
             held = {r[0] for r in con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = 's'").fetchall()}
             carried &= held
-            for table in held - carried:
+            by_night = {t: nights for t, nights in by_night.items() if t in held and _same_columns(con, t)}
+            for table in held - carried - set(by_night):
                 con.execute(f'DROP TABLE s."{table}"')
             for table in TABLES:
                 if table not in present:
                     continue
+                if table in by_night and not _copy_nights(con, table, by_night[table]):
+                    del by_night[table]
+                    con.execute(f'DROP TABLE s."{table}"')
                 if table not in carried:
-                    _copy(con, table, docs.get(table, ("", {})))
+                    _copy(con, table, docs.get(table, ("", {})), create=table not in by_night)
                 [(rows[table],)] = con.execute(f'SELECT count(*) FROM s."{table}"').fetchall()
             con.execute("CREATE TABLE s._snapshot AS SELECT ?::DATE AS as_of_date, ? AS run_id, "
-                        "?::JSON AS table_rows, ?::JSON AS table_builds, ?::VARCHAR[] AS carried_over",
+                        "?::JSON AS table_rows, ?::JSON AS table_builds, ?::VARCHAR[] AS carried_over, "
+                        "?::JSON AS copied_nights",
                         [night, run_id, json.dumps(rows),
-                         json.dumps({t: builds[t] for t in rows if t in builds and t in base}), sorted(carried)])
+                         json.dumps({t: builds[t] for t in rows if t in builds and t in base}), sorted(carried),
+                         json.dumps({t: [str(n) for n in nights] for t, nights in sorted(by_night.items())})])
             con.execute("DETACH s")
         with open(scratch, "rb+") as f:
             os.fsync(f.fileno())
@@ -124,8 +142,36 @@ def publish_snapshot(layout: Layout, night: date, run_id: str) -> dict[str, int]
     return rows
 
 
-def _copy(con: duckdb.DuckDBPyConnection, table: str, doc: tuple[str, dict[str, str]]) -> None:
-    con.execute(f'CREATE TABLE s."{table}" AS SELECT * FROM w."{table}"')
+def _same_columns(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """The published table has the warehouse table's columns, in order (a trait added to the
+    spec adds one to `customer_traits`: then the table is copied whole)."""
+    def columns(database: str) -> list[tuple]:
+        return con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? "
+                           "AND table_name = ? ORDER BY column_index", [database, table]).fetchall()
+    return columns("s") == columns("w")
+
+
+def _copy_nights(con: duckdb.DuckDBPyConnection, table: str, nights: list) -> bool:
+    """Bring a history table up to date from the nights built since the published file: those
+    nights copied again, the nights the warehouse forgot dropped. False (copy it whole) when
+    the rows per night then differ from the warehouse's: something the build log does not know
+    about wrote the table."""
+    built = "(SELECT unnest(?::DATE[]))"
+    con.execute(f'DELETE FROM s."{table}" WHERE as_of_date IN {built} '
+                f'OR as_of_date NOT IN (SELECT DISTINCT as_of_date FROM w."{table}")', [nights])
+    con.execute(f'INSERT INTO s."{table}" SELECT * FROM w."{table}" WHERE as_of_date IN {built}', [nights])
+    per_night = "SELECT as_of_date, count(*) FROM {}.\"{}\" GROUP BY ALL"
+    [(differ,)] = con.execute(f"SELECT count(*) FROM (({per_night.format('s', table)} EXCEPT "
+                              f"{per_night.format('w', table)}) UNION ALL ({per_night.format('w', table)} "
+                              f"EXCEPT {per_night.format('s', table)}))").fetchall()
+    return differ == 0
+
+
+def _copy(con: duckdb.DuckDBPyConnection, table: str, doc: tuple[str, dict[str, str]], create: bool = True) -> None:
+    """The warehouse table into the snapshot (unless `create` is False: already brought up to
+    date), with the dbt descriptions as comments."""
+    if create:
+        con.execute(f'CREATE TABLE s."{table}" AS SELECT * FROM w."{table}"')
     description, columns = doc
     if description:
         con.execute(f'COMMENT ON TABLE s."{table}" IS {_quoted(description)}')

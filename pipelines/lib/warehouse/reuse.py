@@ -130,12 +130,18 @@ def last_state(layout: Layout) -> BuildState | None:
     return BuildState(*row) if row else None
 
 
-def record_state(layout: Layout, state: BuildState, kept: list[str]) -> None:
+def record_state(layout: Layout, state: BuildState, kept: list[str], follows_last: bool) -> None:
     """After a successful build (dbt's on-run-start emptied `build_state`): its state, and a new
     build id for every table and view but the `kept` ones (table `table_builds`; kept ones keep
     theirs: nothing wrote them since, or the build could not have kept them). While `build_state`
     holds a row, a table whose build id did not change holds what it held then: the analyst
-    snapshot carries such tables over instead of copying them."""
+    snapshot carries such tables over instead of copying them.
+
+    `build_log` lists the builds since the last one that did not follow its predecessor
+    (`follows_last`: the build started from the last build's state, so nothing else wrote the
+    warehouse in between, and no erased person left a history table tonight). Along that chain
+    a history table (`nightly_history`) changed only in the nights the builds were for, and in
+    the nights it forgot: `nights_built_since` tells the snapshot which nights to copy again."""
     build = uuid.uuid4().hex
     with duckdb.connect(str(layout.warehouse)) as con:
         con.execute("BEGIN")
@@ -147,6 +153,11 @@ def record_state(layout: Layout, state: BuildState, kept: list[str]) -> None:
                        SELECT table_name, ? FROM information_schema.tables
                        WHERE table_schema = 'main' AND table_name NOT IN (SELECT table_name FROM table_builds)""",
                     [build])
+        con.execute("CREATE TABLE IF NOT EXISTS build_log (seq BIGINT, build VARCHAR, night DATE)")
+        if not follows_last:
+            con.execute("DELETE FROM build_log")
+        con.execute("INSERT INTO build_log SELECT coalesce(max(seq), 0) + 1, ?, CAST(? AS DATE) FROM build_log",
+                    [build, state.night])
         con.execute("COMMIT")
 
 
@@ -160,6 +171,19 @@ def table_builds(con: duckdb.DuckDBPyConnection, database: str) -> dict[str, str
     if not con.execute(f'SELECT count(*) FROM "{database}".build_state').fetchone()[0]:
         return {}
     return dict(con.execute(f'SELECT table_name, build FROM "{database}".table_builds').fetchall())
+
+
+def nights_built_since(con: duckdb.DuckDBPyConnection, database: str, build: str) -> list[date] | None:
+    """The nights the builds after `build` were for, when `build` is in the attached warehouse's
+    current chain (`record_state`); None when it is not (anything may have changed since)."""
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = 'build_log'",
+                       [database]).fetchone()[0]:
+        return None
+    found = con.execute(f'SELECT seq FROM "{database}".build_log WHERE build = ?', [build]).fetchall()
+    if not found:
+        return None
+    return [night for (night,) in con.execute(f'SELECT DISTINCT night FROM "{database}".build_log '
+                                              f'WHERE seq > ? ORDER BY night', [found[0][0]]).fetchall()]
 
 
 def night_independent_models(manifest: dict) -> list[str]:
@@ -204,10 +228,9 @@ def _upstream_first(keys: set[str], nodes: dict) -> list[str]:
     return done
 
 
-def reusable_models(layout: Layout, manifest: dict, state: BuildState) -> tuple[list[str], str | None]:
+def reusable_models(manifest: dict, state: BuildState, last: BuildState | None) -> tuple[list[str], str | None]:
     """The models tonight's build may keep, and the night they were built for: none unless the
-    last successful build read the same lake slice with the same project."""
-    last = last_state(layout)
+    last successful build (`last_state`) read the same lake slice with the same project."""
     if last is None or (last.lake, last.project) != (state.lake, state.project):
         return [], None
     return night_independent_models(manifest), last.night
