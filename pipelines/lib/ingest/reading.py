@@ -68,7 +68,12 @@ def _line_batch(lines: list[str], first_line: int, problems: dict[int, str]) -> 
     """A batch of non-blank lines with their physical line numbers."""
     raw = pa.array(lines, pa.string())
     numbers = pa.array(range(first_line, first_line + len(lines)), pa.int64())
-    keep = pc.invert(pc.equal(pc.utf8_trim_whitespace(raw), ""))
+    # Only lines that do not open an object can be blank: trimming every line cost a copy of them all.
+    blank = np.zeros(len(lines), dtype=bool)
+    others = np.flatnonzero(~pc.starts_with(raw, "{").to_numpy(zero_copy_only=False))
+    if len(others):
+        blank[others] = pc.equal(pc.utf8_trim_whitespace(raw.take(others)), "").to_numpy(zero_copy_only=False)
+    keep = pa.array(~blank)
     problem = pa.array([problems.get(n) for n in range(first_line, first_line + len(lines))], pa.string()) \
         if problems else pa.nulls(len(lines), pa.string())
     table = pa.table({"_source_line": numbers, "_raw": pc.utf8_rtrim(raw, "\r"), "_reader_problem": problem})

@@ -58,3 +58,12 @@ def test_a_gb18030_export_is_split_on_commas_after_decoding(tmp_path):
     path.write_bytes("a,b,c\n上海,\"南京路, 1号\",会员\n北京,王府井,\n".encode("gb18030"))
     assert _rows(path, "gb18030") == [(2, '上海,"南京路, 1号",会员', None, "上海", "南京路, 1号", "会员", None),
                                       (3, "北京,王府井,", None, "北京", "王府井", "", None)]
+
+
+def test_blank_json_lines_are_skipped_and_the_others_keep_their_line_numbers(tmp_path):
+    path = tmp_path / "events.jsonl"
+    path.write_bytes('{"a":1}\n\n   \n\t{"b":2}\r\n \u3000\n x\n{"c":\n'.encode() + b'\xff\n{"d":4}')
+    rows = pa.concat_tables(reading.jsonl_batches(path)).to_pylist()
+    assert [(r["_source_line"], r["_raw"], r["_reader_problem"]) for r in rows] == [
+        (1, '{"a":1}', None), (4, '\t{"b":2}', None), (6, " x", None), (7, '{"c":', None),
+        (8, "\ufffd", "line is not valid UTF-8"), (9, '{"d":4}', None)]
