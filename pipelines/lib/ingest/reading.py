@@ -183,10 +183,8 @@ def csv_batches(path: Path, encoding: str, columns: list[str]) -> Iterator[pa.Ta
             if any(cell.strip() for cell in row):
                 quoted.append((line_no, "\n".join(consumed), row))
             line_no += len(consumed) - 1
-        elif line[:1].isspace() or line[:1] == "," or not line:
-            if line.replace(",", "").strip():
-                plain.append(line)
-                plain_at.append(line_no)
+        elif (line[:1].isspace() or line[:1] in ("", ",")) and not line.replace(",", "").strip():
+            continue  # blank, or separators only
         else:
             plain.append(line)
             plain_at.append(line_no)
