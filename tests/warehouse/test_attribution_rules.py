@@ -50,6 +50,7 @@ def built(tmp_path_factory) -> Path:
                        business_date DATE, revenue DECIMAL(18, 2), previous_converted_at TIMESTAMPTZ)""")
         con.executemany("INSERT INTO conversions VALUES (?, ?, ?, ?, ?, ?)", CONVERSIONS)
     dbt_build(data_dir, AS_OF, select=["conversion_touches", "conversion_paths", "markov_removal_effects",
+                                             "attribution_by_path", "attribution_markov",
                                              "path:models/attribution/attribution.sql"])
     return data_dir
 

@@ -76,7 +76,8 @@ def test_an_analyst_reading_the_snapshot_all_night_never_fails_nor_sees_half_a_n
     db = snapshot_path(Layout(data_dir))
     with duckdb.connect(str(db), read_only=True) as con:
         [(as_of, first_run)] = con.execute("SELECT as_of_date, run_id FROM _snapshot").fetchall()
-        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() UNION ALL "
+                                            "SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
         [(version,)] = con.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
                                    "WHERE database_name = current_database()").fetchall()
     assert as_of == LAST_NIGHT and version.startswith("v1.2.0")

@@ -57,14 +57,16 @@ def test_a_quiet_night_keeps_what_does_not_read_the_date_and_equals_a_full_build
     data_dir, settings = month_copy
     monkeypatch.setenv("CDP_DAGSTER_STORAGE", str(data_dir / ".dagster"))
     kept = night_independent_models(json.loads(MANIFEST.read_text()))
-    assert {"events", "touchpoints", "identity_resolution", "customers", "stg_app__events"} <= set(kept)
-    assert not {"customer_traits", "audience_membership", "identity_changes", "attribution"} & set(kept)
+    assert {"events", "touchpoints", "identity_resolution", "customers", "stg_app__events",
+            "attribution_by_path"} <= set(kept)
+    assert not {"customer_traits", "audience_membership", "identity_changes", "attribution_markov",
+                "attribution"} & set(kept)
 
     [night] = run_nights([QUIET], settings)
     assert night.success, night.explain()
     built = built_models(data_dir)
     assert built & set(kept) == set()                        # none of the kept models ran
-    assert {"customer_traits", "audience_membership", "attribution"} <= built
+    assert {"customer_traits", "audience_membership", "attribution_markov", "attribution"} <= built
     assert query(data_dir, "SELECT count(*) > 0 FROM customer_traits WHERE as_of_date = ?", QUIET) == [(True,)]
     assert last_state(Layout(data_dir)).night == QUIET.isoformat()
     from dagster import AssetKey, DagsterInstance
@@ -72,16 +74,20 @@ def test_a_quiet_night_keeps_what_does_not_read_the_date_and_equals_a_full_build
         event = instance.get_latest_materialization_event(AssetKey("events"))
     assert event.asset_materialization.partition == QUIET.isoformat()
     assert event.asset_materialization.metadata["reused_from_night"].value == LAST.isoformat()
-    # the analyst snapshot carried the kept tables over from last night's file, copied the
-    # history tables' new night only, the rest whole, and holds exactly what the warehouse holds
+    # the analyst snapshot carried the kept tables over from last night's file (a view too, when
+    # what it reads was kept), copied the history tables' new night only and the rest whole, and
+    # holds exactly what the warehouse holds; `attribution` is a view over its parts there too
     with duckdb.connect() as con:
         con.execute(f"ATTACH '{snapshot_path(Layout(data_dir))}' AS s (READ_ONLY)")
         con.execute(f"ATTACH '{Layout(data_dir).warehouse}' AS w (READ_ONLY)")
         [(carried, as_of, nights)] = con.execute("SELECT carried_over, as_of_date, copied_nights FROM s._snapshot") \
             .fetchall()
         assert as_of == QUIET
-        assert {"events", "customers", "identity_map", "orders", "conversions"} <= set(carried)
-        assert not {"customer_traits", "audience_membership", "attribution", "touchpoints"} & set(carried)
+        assert {"events", "customers", "identity_map", "orders", "conversions", "touchpoints",
+                "attribution_by_path"} <= set(carried)
+        assert not {"customer_traits", "audience_membership", "attribution_markov", "attribution"} & set(carried)
+        assert con.execute("SELECT view_name FROM duckdb_views() WHERE database_name = 's' AND NOT internal") \
+            .fetchall() == [("attribution",)]
         assert json.loads(nights) == {t: [QUIET.isoformat()] for t in
                                       ("audience_changes", "audience_membership", "customer_traits",
                                        "lifecycle_transitions")}

@@ -13,11 +13,15 @@ the published file recorded for it is carried over as it is (a quiet night keeps
 `customers`, `orders`...). A history table (one row set per night: `customer_traits`, the
 audience ledgers) copies again only the nights built since the published file's build
 (`nights_built_since`) and drops those the warehouse forgot; copying a year of traits every
-night would cost a year of rows. Build ids are trusted only while no writer but the nightly
-build touched the warehouse since (its `build_state` row); views are always copied.
+night would cost a year of rows. A warehouse view is copied as a table, and carried while its
+build id and those of everything it reads are the published ones (`_view_builds`). `attribution`
+is a view over its two parts in both files: a quiet night copies only `attribution_markov`.
+Build ids are trusted only while no writer but the nightly build touched the warehouse since
+(its `build_state` row).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -33,11 +37,15 @@ from pipelines.lib.warehouse.reuse import nights_built_since, table_builds
 STORAGE_VERSION = "v1.2.0"
 # The contract's tables first, then the marts analysts asked for.
 TABLES = ("customers", "identity_map", "events", "orders", "customer_traits", "audience_membership",
-          "audience_changes", "touchpoints", "attribution", "channel_performance",
+          "audience_changes", "touchpoints", "attribution_by_path", "attribution_markov", "attribution",
+          "channel_performance",
           "lifecycle_transitions", "conversions", "conversion_paths", "markov_removal_effects", "ad_conversions",
           "funnel_daily", "article_performance", "live_performance", "store_performance", "guide_performance",
           "products", "audience_product_affinity", "cohort_retention", "experiment_exposures",
           "experiment_results")
+# Tables the snapshot holds as a view over parts it copies, as the warehouse builds them
+# (models/attribution/attribution.sql): the parts change on different nights.
+UNIONS = {"attribution": ("attribution_by_path", "attribution_markov")}
 
 
 def snapshot_path(layout: Layout) -> Path:
@@ -99,9 +107,13 @@ def publish_snapshot(layout: Layout, night: date, run_id: str) -> dict[str, int]
             builds = table_builds(con, "w")
             base = {r[0] for r in con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = 'w'").fetchall()}
-            present = base | {r[0] for r in con.execute(
+            views = {r[0] for r in con.execute(
                 "SELECT view_name FROM duckdb_views() WHERE database_name = 'w'").fetchall()}
-            carried = {t for t in TABLES if t in base and builds.get(t) and published.get(t) == builds[t]}
+            present = base | views
+            unions = {v: parts for v, parts in UNIONS.items() if v in views and set(parts) <= base}
+            builds |= _view_builds(nodes, builds, views)
+            carried = {t for t in TABLES if t in present and t not in unions and builds.get(t)
+                       and published.get(t) == builds[t]}
             by_night = {t: nights for t in TABLES if t in base and t in history and t not in carried
                         and builds.get(t) and published.get(t)
                         and (nights := nights_built_since(con, "w", published[t])) is not None}
@@ -115,22 +127,30 @@ def publish_snapshot(layout: Layout, night: date, run_id: str) -> dict[str, int]
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = 's'").fetchall()}
             carried &= held
             by_night = {t: nights for t, nights in by_night.items() if t in held and _same_columns(con, t)}
+            for view in {r[0] for r in con.execute(
+                    "SELECT view_name FROM duckdb_views() WHERE database_name = 's'").fetchall()}:
+                con.execute(f'DROP VIEW s."{view}"')
             for table in held - carried - set(by_night):
                 con.execute(f'DROP TABLE s."{table}"')
             for table in TABLES:
                 if table not in present:
                     continue
-                if table in by_night and not _copy_nights(con, table, by_night[table]):
-                    del by_night[table]
-                    con.execute(f'DROP TABLE s."{table}"')
-                if table not in carried:
-                    _copy(con, table, docs.get(table, ("", {})), create=table not in by_night)
+                if table in unions:
+                    _union(con, table, unions[table])
+                    _describe(con, table, docs.get(table, ("", {})), kind="VIEW")
+                elif table not in carried:
+                    if table in by_night and not _copy_nights(con, table, by_night[table]):
+                        del by_night[table]
+                        con.execute(f'DROP TABLE s."{table}"')
+                    if table not in by_night:
+                        con.execute(f'CREATE TABLE s."{table}" AS SELECT * FROM w."{table}"')
+                    _describe(con, table, docs.get(table, ("", {})))
                 [(rows[table],)] = con.execute(f'SELECT count(*) FROM s."{table}"').fetchall()
             con.execute("CREATE TABLE s._snapshot AS SELECT ?::DATE AS as_of_date, ? AS run_id, "
                         "?::JSON AS table_rows, ?::JSON AS table_builds, ?::VARCHAR[] AS carried_over, "
                         "?::JSON AS copied_nights",
                         [night, run_id, json.dumps(rows),
-                         json.dumps({t: builds[t] for t in rows if t in builds and t in base}), sorted(carried),
+                         json.dumps({t: builds[t] for t in rows if t in builds}), sorted(carried),
                          json.dumps({t: [str(n) for n in nights] for t, nights in sorted(by_night.items())})])
             con.execute("DETACH s")
         with open(scratch, "rb+") as f:
@@ -167,14 +187,36 @@ def _copy_nights(con: duckdb.DuckDBPyConnection, table: str, nights: list) -> bo
     return differ == 0
 
 
-def _copy(con: duckdb.DuckDBPyConnection, table: str, doc: tuple[str, dict[str, str]], create: bool = True) -> None:
-    """The warehouse table into the snapshot (unless `create` is False: already brought up to
-    date), with the dbt descriptions as comments."""
-    if create:
-        con.execute(f'CREATE TABLE s."{table}" AS SELECT * FROM w."{table}"')
+def _view_builds(nodes: list[dict], builds: dict[str, str], views: set[str]) -> dict[str, str]:
+    """A build id for each warehouse view: one digest of its own build id and those of every
+    relation it reads, through other views; none when any of them has none. A view is rebuilt
+    only when its definition changes, so its own id alone would carry `touchpoints` over while
+    `customer_touchpoints` beneath it changed."""
+    reads = {n["name"]: [d.split(".")[-1] for d in n.get("depends_on", {}).get("nodes", [])] for n in nodes}
+
+    def build(name: str) -> str | None:
+        if name not in views:
+            return builds.get(name)
+        if not builds.get(name) or name not in reads:
+            return None
+        inputs = [build(d) for d in reads[name]]
+        if None in inputs:
+            return None
+        return hashlib.sha256(" ".join([builds[name], *inputs]).encode()).hexdigest()[:32]
+    return {v: b for v in views if (b := build(v))}
+
+
+def _union(con: duckdb.DuckDBPyConnection, view: str, parts: tuple[str, ...]) -> None:
+    """The view over its parts, as in the warehouse. Table names stay unqualified: DuckDB looks
+    them up in the view's own file, whatever name an analyst attaches it under."""
+    con.execute(f'CREATE VIEW s."{view}" AS ' + " UNION ALL BY NAME ".join(f'SELECT * FROM "{p}"' for p in parts))
+
+
+def _describe(con: duckdb.DuckDBPyConnection, table: str, doc: tuple[str, dict[str, str]], kind: str = "TABLE") -> None:
+    """The dbt descriptions as comments on the snapshot's table (or view) and its columns."""
     description, columns = doc
     if description:
-        con.execute(f'COMMENT ON TABLE s."{table}" IS {_quoted(description)}')
+        con.execute(f'COMMENT ON {kind} s."{table}" IS {_quoted(description)}')
     built = {r[0] for r in con.execute(
         "SELECT column_name FROM duckdb_columns() WHERE database_name = 's' AND table_name = ?",
         [table]).fetchall()}

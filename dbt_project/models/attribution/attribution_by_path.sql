@@ -1,0 +1,110 @@
+-- The credits of `attribution` (published contract §1) that a conversion's own path decides:
+-- every model but Markov, and the `unattributed` row of every model (Markov's included) for a
+-- conversion with no touch in its window. They change only when the path does, so a night
+-- without new data keeps this table; `attribution_markov` holds the credits that move with the
+-- removal effects of all open journeys. Models (README "Attribution, funnels and experiments in
+-- the warehouse"):
+-- - first_touch / last_touch: the first / last touch; a click beats any impression.
+-- - last_non_direct: the last touch that is not a direct visit (else the last direct visit);
+--   a click beats any impression.
+-- - linear: 1/n to each touch.
+-- - position_based: 40% first, 40% last, 20% shared by the middle; 100% for one touch, 50/50 for two.
+-- - time_decay: weight 2^(-age / half-life), age measured from the touch to the order.
+-- - shapley: the conversion split evenly over the distinct channels of its path, a channel's
+--   share split evenly over its touches. This is the exact Shapley value of the game
+--   v(S) = conversions whose channels all lie in S, per conversion (README).
+-- One pass: per-path figures are hash aggregates joined back to the touches (no sort per
+-- model), every model's credit is a column of the same row, then UNPIVOT turns the columns into
+-- rows and drops the NULLs of touches a single-touch model passed over.
+{%- set half_life_seconds = var('attribution_half_life_days') * 86400 %}
+
+with touches as (
+    select
+        t.conversion_id, t.customer_id, t.converted_at, t.conversion_date, t.revenue, t.lookback_days,
+        t.touch_mode, t.channel, t.campaign_id, t.touch_id, t.touched_at, t.position, t.path_length,
+        t.is_click, t.is_direct,
+        pow(0.5, {{ seconds_between('t.touched_at', 't.converted_at') }} / {{ half_life_seconds }}) as decay_weight
+    from {{ ref('conversion_touches') }} t
+),
+
+-- one row per path and channel: how many of the path's touches the channel has
+path_channels as (
+    select conversion_id, lookback_days, touch_mode, channel,
+        count(*) as channel_touches
+    from touches
+    group by all
+),
+
+-- one row per path: its distinct channels, the single-touch models' picks (clicks before views; for last_non_direct, then not direct) and the decay total
+paths as (
+    select p.*, c.channels
+    from (
+        select conversion_id, lookback_days, touch_mode,
+            {{ arg_min('touch_id', ['not is_click', 'touched_at', 'touch_id']) }} as first_touch_id,
+            {{ arg_max('touch_id', ['is_click', 'touched_at', 'touch_id']) }} as last_touch_id,
+            {{ arg_max('touch_id', ['is_click', 'not is_direct', 'touched_at', 'touch_id']) }} as last_non_direct_touch_id,
+            sum(decay_weight) as decay_total
+        from touches
+        group by all
+    ) p
+    join (
+        select conversion_id, lookback_days, touch_mode, count(*) as channels
+        from path_channels
+        group by all
+    ) c using (conversion_id, lookback_days, touch_mode)
+),
+
+scored as (
+    select
+        t.*,
+        c.channel_touches,
+        t.touch_id = p.first_touch_id as is_first,
+        t.touch_id = p.last_touch_id as is_last,
+        t.touch_id = p.last_non_direct_touch_id as is_last_non_direct,
+        p.decay_total, p.channels
+    from touches t
+    join paths p using (conversion_id, lookback_days, touch_mode)
+    join path_channels c using (conversion_id, lookback_days, touch_mode, channel)
+),
+
+credits as (
+    select
+        conversion_id, customer_id, converted_at, conversion_date, revenue, lookback_days, touch_mode,
+        channel, campaign_id, touch_id, touched_at,
+        case when is_first then 1 end::double as first_touch,
+        case when is_last then 1 end::double as last_touch,
+        case when is_last_non_direct then 1 end::double as last_non_direct,
+        (1 / path_length)::double as linear,
+        case
+            when path_length = 1 then 1
+            when path_length = 2 then 0.5
+            when position = 1 or position = path_length then 0.4
+            else 0.2 / (path_length - 2)
+        end::double as position_based,
+        (decay_weight / decay_total)::double as time_decay,
+        (1 / channels / channel_touches)::double as shapley
+    from scored
+),
+
+unattributed as (
+    select c.conversion_id, c.customer_id, c.converted_at, c.business_date as conversion_date, c.revenue,
+        m.model, l.lookback_days, tm.touch_mode
+    from {{ ref('conversions') }} c
+    cross join {{ attribution_models() }} m
+    cross join {{ attribution_lookbacks() }} l
+    cross join {{ attribution_touch_modes() }} tm
+    anti join (select distinct conversion_id, lookback_days, touch_mode from {{ ref('conversion_touches') }}) t
+        using (conversion_id, lookback_days, touch_mode)
+)
+
+select
+    conversion_id, customer_id, converted_at, conversion_date, revenue, model, lookback_days, touch_mode,
+    channel, campaign_id, touch_id, touched_at, credit, credit * revenue as attributed_revenue
+from credits
+unpivot (credit for model in (first_touch, last_touch, last_non_direct, linear, position_based, time_decay, shapley))
+where credit > 0
+union all
+select
+    conversion_id, customer_id, converted_at, conversion_date, revenue, model, lookback_days, touch_mode,
+    'unattributed', null, null, null, 1.0, revenue
+from unattributed
