@@ -4,5 +4,5 @@
 -- sha256(type:value), so no clear PII (or an erased person's identifiers) outlives a build.
 -- Built after `identity_changes`:
 -- depends_on: {{ ref('identity_changes') }}
-select {{ sha256("id_type || ':' || id_value") }} as id_key, customer_id, {{ as_of_date() }} as as_of_date
+select id_key, customer_id, {{ as_of_date() }} as as_of_date
 from {{ ref('identity_resolution') }}

@@ -13,7 +13,7 @@ select {{ as_of_date() }} as as_of_date, 'baseline' as change, cast(null as stri
     cast(null as string) as evidence_source, cast(null as string) as evidence_record_id
 {% else %}
 with tonight as (
-    select node_id, {{ sha256("id_type || ':' || id_value") }} as id_key, customer_id, split_type
+    select node_id, id_key, customer_id, split_type
     from {{ ref('identity_resolution') }}
 ),
 

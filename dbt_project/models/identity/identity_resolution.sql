@@ -34,6 +34,9 @@ select
     c.cluster_id,
     c.component_id,
     c.split_type,
-    c.id_type || ':' || c.id_value = a.anchor as is_anchor
+    c.id_type || ':' || c.id_value = a.anchor as is_anchor,
+    -- the identifier as the nightly identity history keeps it (no clear values): hashed once
+    -- per identity build, not by each reader every night
+    {{ sha256("c.id_type || ':' || c.id_value") }} as id_key
 from clustered c
 join anchors a using (cluster_id)
