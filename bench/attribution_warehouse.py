@@ -103,7 +103,8 @@ def main() -> int:
         run = measure([str(DBT), "run", "--select", *MODELS, "--project-dir", str(PROJECT_DIR),
                        "--profiles-dir", str(PROJECT_DIR), "--target-path", str(target),
                        "--log-path", str(target / "logs"), "--vars",
-                       json.dumps({"data_dir": str(work), "as_of_date": AS_OF.isoformat()})], env, cwd=str(PROJECT_DIR))
+                       json.dumps({"data_dir": str(work)})], {**env, "CDP_AS_OF_DATE": AS_OF.isoformat()},
+                      cwd=str(PROJECT_DIR))
         floor = measure([sys.executable, "-c", FLOOR, str(db)])
         others = _busy_cpu_s() - busy - run.cpu_s - floor.cpu_s
         per_model = {r["unique_id"].split(".")[-1]: round(r["execution_time"], 2)

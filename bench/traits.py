@@ -212,7 +212,7 @@ def night(work: Path, as_of: date, env: dict) -> tuple:
     target = work / f"dbt-{as_of}"
     run = measure([str(DBT), "run", "--select", *MODELS, "--project-dir", str(PROJECT_DIR), "--profiles-dir",
                    str(PROJECT_DIR), "--target-path", str(target), "--log-path", str(target / "logs"), "--vars",
-                   json.dumps({"data_dir": str(work), "as_of_date": str(as_of)})], env, cwd=str(PROJECT_DIR))
+                   json.dumps({"data_dir": str(work)})], {**env, "CDP_AS_OF_DATE": str(as_of)}, cwd=str(PROJECT_DIR))
     results = json.loads((target / "run_results.json").read_text())
     return run, {r["unique_id"].split(".")[-1]: round(r["execution_time"], 2) for r in results["results"]}, \
         round(results["elapsed_time"], 2)

@@ -5,8 +5,18 @@
 {%- if is_incremental() %} and delivery_date >= {{ restated_from() }}{% endif %})
 {%- endmacro %}
 
+{#- The night being built: environment variable `CDP_AS_OF_DATE` (the orchestrator sets it for
+    each build; unset, everything delivered). Read when a node runs, never while dbt parses: the
+    parsed project then stays the same from one night to the next and dbt re-parses only the
+    files that changed. A var on the command line, or an environment variable read while
+    parsing, would make every night parse the whole project again (5 s a night). -#}
 {% macro as_of_date() -%}
-date '{{ var("as_of_date") }}'
+date '{{ runtime_env("CDP_AS_OF_DATE", "9999-12-31") }}'
+{%- endmacro %}
+
+{#- An environment variable's value when a node runs; `default` while dbt parses (see above). -#}
+{% macro runtime_env(name, default) -%}
+{{ env_var(name, default) if execute else default }}
 {%- endmacro %}
 
 {#- A stable id for a record without one of its own: a hash of its natural key. -#}

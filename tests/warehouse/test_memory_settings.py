@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from datetime import date
 
 import duckdb
 
 from pipelines.lib.ingest.delivery import connect
 from pipelines.lib.layout import Layout
-from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR, night_vars
+from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR, build_vars
 from pipelines.settings import Settings
 
 
@@ -21,7 +20,7 @@ def test_dbt_runs_with_the_configured_memory_limit_threads_and_spill_directory(t
     monkeypatch.setenv("CDP_DUCKDB_SPILL_DIR", str(tmp_path / "spill"))
     settings = Settings.from_env(tmp_path / "data")
     (settings.data_dir / "warehouse").mkdir(parents=True)
-    night = night_vars(settings, date(2026, 1, 31))
+    night = build_vars(settings)
     assert (tmp_path / "spill").is_dir()        # created before dbt needs it
     done = subprocess.run(
         [str(DBT), "show", "--inline", "select current_setting('memory_limit') as memory, "
@@ -34,7 +33,7 @@ def test_dbt_runs_with_the_configured_memory_limit_threads_and_spill_directory(t
     shown = next(json.loads(line)["data"]["preview"] for line in done.stdout.splitlines()
                  if '"preview"' in line)
     [row] = json.loads(shown) if isinstance(shown, str) else shown
-    assert row == {"memory": "1.3 GiB", "threads": 1, "spill": str(tmp_path / "spill" / f"dbt-{os.getpid()}")}
+    assert row == {"memory": "1.3 GiB", "threads": 1, "spill": str(tmp_path / "spill" / "dbt")}
 
 
 def test_ingestion_spills_where_configured_and_under_the_data_directory_by_default(tmp_path):
@@ -62,7 +61,7 @@ def test_a_build_that_spills_goes_on_to_the_next_model(tmp_path):
     settings = Settings(data_dir=tmp_path / "data", duckdb_memory_limit="64MB", duckdb_threads=1)
     (settings.data_dir / "warehouse").mkdir(parents=True)
     done = subprocess.run(
-        [str(DBT), "run", "--vars", night_vars(settings, date(2026, 1, 31)), "--project-dir", str(project),
+        [str(DBT), "run", "--vars", build_vars(settings), "--project-dir", str(project),
          "--profiles-dir", str(project), "--target-path", str(tmp_path / "target"), "--threads", "1"],
         cwd=project, capture_output=True, text=True, env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
     assert done.returncode == 0, done.stdout[-3000:]

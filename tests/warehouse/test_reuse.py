@@ -14,7 +14,7 @@ import duckdb
 
 from pipelines.lib.layout import Layout
 from pipelines.lib.publish.snapshot import TABLES, snapshot_path
-from pipelines.lib.warehouse.dbt import MANIFEST, PROJECT_DIR, night_vars
+from pipelines.lib.warehouse.dbt import MANIFEST, PROJECT_DIR, build_vars
 from pipelines.lib.warehouse.reuse import (current_state, lake_state, last_state, night_independent_models,
                                            project_state)
 from pipelines.runner import run_nights
@@ -111,15 +111,15 @@ def test_new_data_another_project_or_another_dbt_run_build_everything(month_copy
     data_dir, settings = month_copy
     monkeypatch.setenv("CDP_DAGSTER_STORAGE", str(data_dir / ".dagster"))
     layout = Layout(data_dir)
-    state = current_state(layout, PROJECT_DIR, LAST, night_vars(settings, LAST))
+    state = current_state(layout, PROJECT_DIR, LAST, build_vars(settings))
     assert last_state(layout) == state          # the month's last night was built through Dagster
 
     # a quiet night reads the same lake slice as the last night; an earlier night does not
     assert lake_state(layout, QUIET) == state.lake
     assert lake_state(layout, LAST - timedelta(days=1)) != state.lake
     # how the build runs does not matter; what it computes does
-    vars_ = json.loads(night_vars(settings, LAST))
-    assert project_state(PROJECT_DIR, json.dumps({**vars_, "duckdb_threads": "1", "as_of_date": "2030-01-01"})) \
+    vars_ = json.loads(build_vars(settings))
+    assert project_state(PROJECT_DIR, json.dumps({**vars_, "duckdb_threads": "1", "duckdb_temp_directory": "/x"})) \
         == state.project
     assert project_state(PROJECT_DIR, json.dumps({**vars_, "business_tz": "UTC"})) != state.project
 
@@ -137,3 +137,21 @@ def test_new_data_another_project_or_another_dbt_run_build_everything(month_copy
     # nor does the analyst snapshot carry anything over from the file before, not even nights
     with duckdb.connect(str(snapshot_path(layout)), read_only=True) as con:
         assert con.execute("SELECT carried_over, copied_nights FROM _snapshot").fetchone() == ([], "{}")
+
+
+def dbt_invocations(data_dir: Path) -> list[set[str]]:
+    """The names of dbt's events per invocation, oldest first, from the warehouse build's log
+    (dbt rotates it at 10 MB: `dbt.log.2`, `dbt.log.1`, then `dbt.log`)."""
+    logs = sorted((data_dir / "warehouse" / "dbt").glob("dbt.log*"),
+                  key=lambda f: -int(f.suffix[1:]) if f.suffix[1:].isdigit() else 0)
+    events = [json.loads(line) for log in logs for line in log.read_text().splitlines() if line.startswith("{")]
+    order = list(dict.fromkeys(e["info"]["invocation_id"] for e in events))
+    return [{e["info"]["name"] for e in events if e["info"]["invocation_id"] == i} for i in order]
+
+
+def test_a_night_parses_only_what_changed_in_the_project(ingested_month):
+    """The night is in dbt's environment, not in its vars: one night after another in the same
+    data directory, dbt keeps its parsed project instead of parsing it all again (5 s a night)."""
+    data_dir, _, _ = ingested_month
+    last = dbt_invocations(data_dir)[-1]
+    assert "PartialParsingEnabled" in last and "UnableToPartialParse" not in last

@@ -2,7 +2,7 @@
     of the same history table: a trait whose null share moved by more than `max_null_shift`
     (absolute) or whose mean moved by more than `max_mean_change` (relative) is returned, with
     both nights' figures. A broken source shows up here first.
-    The reference is var `gate_reference_date` (the night of the published analyst snapshot, the
+    The reference is `CDP_GATE_REFERENCE_DATE` (the night of the published analyst snapshot, the
     last night every gate passed) when it is in the history, else the previous night: a break
     refused tonight is still refused tomorrow, instead of becoming tomorrow's normal. A reference
     night with fewer than `min_customers` customers is no reference (small worlds wobble), and a
@@ -10,7 +10,7 @@
     still reaches before the lake's first delivery: it is filling, not drifting (a young deployment). -#}
 {% test traits_are_stable(model, columns, numeric, max_null_shift=0.2, max_mean_change=0.5, min_customers=1000,
                           windows={}) %}
-{%- set reference = var('gate_reference_date', none) %}
+{%- set reference = runtime_env('CDP_GATE_REFERENCE_DATE', '') %}
 with nights as (
     select
         {{ as_of_date() }} as tonight,

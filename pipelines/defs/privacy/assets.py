@@ -10,7 +10,7 @@ from dagster_dbt import DbtCliResource
 from pipelines.defs.ingest.assets import INGEST_ASSETS
 from pipelines.defs.resources import DELIVERY_DATES, LakeResource
 from pipelines.lib.privacy.erasure import erase_members, pending_requests
-from pipelines.lib.warehouse.dbt import IDENTITY_SELECTION, MANIFEST, night_vars
+from pipelines.lib.warehouse.dbt import IDENTITY_SELECTION, MANIFEST, build_vars, environment, night_env
 
 
 @dg.asset(key="erasures", group_name="privacy", partitions_def=DELIVERY_DATES, deps=INGEST_ASSETS,
@@ -27,10 +27,10 @@ def erasures(context: dg.AssetExecutionContext, lake: LakeResource, dbt: DbtCliR
         db.parent.mkdir(parents=True, exist_ok=True)
         log = db.parent / "dbt" / f"identity-before-erasure-{day}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "w") as out, contextlib.redirect_stdout(out):
+        with open(log, "w") as out, contextlib.redirect_stdout(out), environment(night_env(lake.settings, day)):
             # seeds too (rules): on a first night nothing is built yet; tests wait for the build
             dbt.cli(["build", "--select", IDENTITY_SELECTION, "--resource-type", "model", "--resource-type", "seed",
-                     "--vars", night_vars(lake.settings, day)],
+                     "--vars", build_vars(lake.settings)],
                     manifest=MANIFEST, target_path=db.parent / "dbt").wait()
     report = erase_members(lake.layout, day, pending)
     return dg.MaterializeResult(metadata={

@@ -22,7 +22,8 @@ from pipelines.lib.layout import Layout
 from pipelines.lib.privacy.history import erased_on, forget_erased
 from pipelines.lib.retries import is_transient, retry_request
 from pipelines.lib.specs import load_specs
-from pipelines.lib.warehouse.dbt import FULL_REFRESH_TAG, MANIFEST, PROJECT_DIR, build_args, ensure_manifest, night_vars
+from pipelines.lib.warehouse.dbt import (FULL_REFRESH_TAG, MANIFEST, PROJECT_DIR, build_args, build_vars,
+                                         ensure_manifest, environment, night_env)
 from pipelines.lib.warehouse.reuse import current_state, last_state, record_state, reusable_models
 from pipelines.lib.warehouse.quality import (audience_figures, identity_figures, table_row_counts,
                                              trait_figures)
@@ -67,15 +68,15 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: Lake
     db = lake.layout.warehouse
     db.parent.mkdir(parents=True, exist_ok=True)
     full_refresh = context.run.tags.get(FULL_REFRESH_TAG) == "true"
-    state = current_state(lake.layout, PROJECT_DIR, context.partition_key,
-                          night_vars(lake.settings, context.partition_key))
+    state = current_state(lake.layout, PROJECT_DIR, context.partition_key, build_vars(lake.settings))
     last = last_state(lake.layout)
     reused, built_for = [], None
     if not full_refresh:
         reused, built_for = reusable_models(json.loads(MANIFEST.read_text()), state, last)
-    args = build_args(lake.settings, context.partition_key, full_refresh)
-    invocation = dbt.cli([*args, *(["--exclude", " ".join(reused)] if reused else [])], context=context,
-                         target_path=db.parent / "dbt")
+    args = build_args(lake.settings, full_refresh=full_refresh)
+    with environment(night_env(lake.settings, context.partition_key)):
+        invocation = dbt.cli([*args, *(["--exclude", " ".join(reused)] if reused else [])], context=context,
+                             target_path=db.parent / "dbt")
     # dbt's own log of the night goes to a file beside the warehouse, not to the console.
     log = db.parent / "dbt" / f"build-{context.partition_key}.log"
     log.parent.mkdir(parents=True, exist_ok=True)

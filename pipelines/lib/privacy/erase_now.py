@@ -25,7 +25,7 @@ from pipelines.lib.privacy.erasure import erase_members
 from pipelines.lib.privacy.history import forget_erased
 from pipelines.lib.publish.redact import redact_published
 from pipelines.lib.publish.snapshot import publish_snapshot, snapshot_path
-from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR, build_args, ensure_manifest
+from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR, build_args, ensure_manifest, night_env
 from pipelines.settings import Settings
 
 
@@ -81,11 +81,12 @@ def erase_member(settings: Settings, member_id: str) -> EraseOutcome:
         # named by time, never by the member id: file names outlive the erasure
         log = layout.warehouse.parent / "dbt" / f"rebuild-after-erase-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.log"
         with open(log, "w") as out, contextlib.redirect_stdout(out):
-            done = subprocess.run([str(DBT), *build_args(settings, night), "--project-dir", str(PROJECT_DIR),
+            done = subprocess.run([str(DBT), *build_args(settings), "--project-dir", str(PROJECT_DIR),
                                    "--profiles-dir", str(PROJECT_DIR), "--target-path",
                                    str(layout.warehouse.parent / "dbt")],
                                   cwd=PROJECT_DIR, stdout=out, stderr=subprocess.STDOUT,
-                                  env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+                                  env={**os.environ, **night_env(settings, night),
+                                       "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
         if done.returncode != 0:
             raise RuntimeError(f"the warehouse rebuild after the erasure failed: see {log}")
         # the request is logged under `night`: the file is rewritten as after a night's erasures

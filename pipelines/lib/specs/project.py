@@ -26,7 +26,6 @@ TRAITS_FILE = "specs/traits.yml"
 AUDIENCES_DIR = "specs/audiences"
 GENERATED = ("models/traits/generated", "models/audiences/generated")
 DEFAULT_MAX_CHANGE = 0.5
-TONIGHT = "as_of_date = date '{{ var('as_of_date') }}'"   # test configs cannot call project macros
 
 
 @dataclass(frozen=True)
@@ -222,14 +221,12 @@ def _traits_yml(specs: Specs) -> str:
               "      - name: lifecycle_stage",
               "        data_tests:",
               "          - not_null",
-              "          - accepted_values:",
+              "          - accepted_values_per_night:",
               "              arguments: {values: [introduction, growth, maturity, dormancy, churn]}",
-              f"              config: {{where: \"{TONIGHT}\"}}",
               "      - name: rfm_segment",
               "        data_tests:",
-              "          - accepted_values:",
-              f"              arguments: {{values: [{', '.join(sorted({s.name for s in specs.rfm.segments}))}]}}",
-              f"              config: {{where: \"{TONIGHT}\"}}   # a renamed segment lives on in older nights"]
+              "          - accepted_values_per_night:",
+              f"              arguments: {{values: [{', '.join(sorted({s.name for s in specs.rfm.segments}))}]}}"]
     for r in specs.ratios:
         if r.description:
             lines += [f"      - name: {r.name}", f"        description: {_describe(r.description)}"]

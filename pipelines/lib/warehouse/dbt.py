@@ -6,11 +6,13 @@ audience specs are compiled into models first, so a spec error stops everything 
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -27,29 +29,52 @@ IDENTITY_SELECTION = "+identity_resolution"
 _SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests", "specs")
 
 
-def build_args(settings: Settings, run_date: date | str, full_refresh: bool = False) -> list[str]:
-    """`dbt build` for one night; `full_refresh` reloads every delivery into the incremental tables."""
-    return ["build", *(["--full-refresh"] if full_refresh else []), "--vars", night_vars(settings, run_date)]
+def build_args(settings: Settings, *, full_refresh: bool = False) -> list[str]:
+    """`dbt build` of the warehouse (the night comes from `night_env`); `full_refresh` reloads
+    every delivery into the incremental tables."""
+    return ["build", *(["--full-refresh"] if full_refresh else []), "--vars", build_vars(settings)]
 
 
-def night_vars(settings: Settings, run_date: date | str) -> str:
-    """dbt's `--vars` for one night: which data directory, which night, which time zone, limits
-    and spill directory, and the last night every gate passed (the drift gates' reference)."""
+def build_vars(settings: Settings, spill: str = "dbt") -> str:
+    """dbt's `--vars`: which data directory, time zone, limits and spill directory (`spill`, a
+    folder of `settings.spill_dir`: a dbt that may run beside the nightly build, an audit's,
+    names its own). The same every night, so dbt re-parses only what changed in the project:
+    the night itself goes in the environment (`night_env`)."""
+    settings.spill_dir.mkdir(parents=True, exist_ok=True)
+    return json.dumps({
+        "data_dir": str(settings.data_dir),
+        "business_tz": settings.timezone,
+        "duckdb_memory_limit": settings.duckdb_memory_limit,
+        "duckdb_threads": str(settings.duckdb_threads),
+        "duckdb_temp_directory": str(settings.spill_dir / spill),
+    })
+
+
+def night_env(settings: Settings, run_date: date | str) -> dict[str, str]:
+    """The environment of a dbt build for one night: the night (`CDP_AS_OF_DATE`, macros/lake.sql)
+    and the last night every gate passed (`CDP_GATE_REFERENCE_DATE`, the drift gates' reference;
+    empty before the first published night)."""
     from pipelines.lib.layout import Layout
     from pipelines.lib.publish.snapshot import published_night
 
     reference = published_night(Layout(settings.data_dir))
-    settings.spill_dir.mkdir(parents=True, exist_ok=True)
-    return json.dumps({
-        "data_dir": str(settings.data_dir),
-        "as_of_date": str(run_date),
-        "business_tz": settings.timezone,
-        "duckdb_memory_limit": settings.duckdb_memory_limit,
-        "duckdb_threads": str(settings.duckdb_threads),
-        # a folder of this process's own: an audit's dbt may run beside a night's
-        "duckdb_temp_directory": str(settings.spill_dir / f"dbt-{os.getpid()}"),
-        **({"gate_reference_date": str(reference)} if reference else {}),
-    })
+    return {"CDP_AS_OF_DATE": str(run_date), "CDP_GATE_REFERENCE_DATE": str(reference) if reference else ""}
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """`values` in this process's environment for the block, as before after it: dagster-dbt
+    starts dbt with a copy of the process's environment and takes no environment of its own."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _newest_source_mtime() -> float:

@@ -20,7 +20,7 @@ import duckdb
 
 from pipelines.lib.layout import Layout
 from pipelines.lib.specs import compile_project
-from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR, night_vars
+from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR, build_vars, night_env
 from pipelines.settings import Settings
 
 DIGITS = 9
@@ -48,12 +48,12 @@ def build_on_spark(settings: Settings, run_date: date | str) -> subprocess.Compl
     out.mkdir(parents=True, exist_ok=True)
     # the lake files models may ask about (Spark SQL cannot list a folder): the marketers' uploads
     uploads = sorted(str(p) for p in (settings.data_dir / "lake" / "marketing").glob("*.parquet"))
-    night = {**json.loads(night_vars(settings, run_date)), "python": sys.executable, "lake_files": uploads}
+    night = {**json.loads(build_vars(settings)), "python": sys.executable, "lake_files": uploads}
     done = subprocess.run(
         [str(DBT), "build", "--target", "spark", "--project-dir", str(PROJECT_DIR),
          "--profiles-dir", str(PROJECT_DIR), "--target-path", str(out / "dbt"), "--vars", json.dumps(night)],
         cwd=PROJECT_DIR, capture_output=True, text=True,
-        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+        env={**os.environ, **night_env(settings, run_date), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
     (out / f"dbt-{run_date}.log").write_text(done.stdout + done.stderr)
     return done
 

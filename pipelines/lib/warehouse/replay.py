@@ -59,7 +59,7 @@ def full_refresh_differences(settings: Settings) -> tuple[date, list[Difference]
     """(night compared, differing tables). Compares with the lake as it is now: run it after a
     night's build, not between a re-ingestion and its build. Raises NothingToCompare, or with
     dbt's log when the rebuild fails."""
-    from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR, night_vars
+    from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR, build_vars, night_env
 
     layout = Layout(settings.data_dir)
     night = built_night(layout.warehouse)
@@ -70,11 +70,11 @@ def full_refresh_differences(settings: Settings) -> tuple[date, list[Difference]
         (scratch / "lake").symlink_to(layout.lake.resolve())
         done = subprocess.run(
             [str(DBT), "build", "--select", f"+tag:{TAG}", "--resource-type", "model", "--resource-type", "seed",
-             "--vars", night_vars(replace(settings, data_dir=scratch), night),
+             "--vars", build_vars(replace(settings, data_dir=scratch), spill=f"audit-{os.getpid()}"),
              "--project-dir", str(PROJECT_DIR),
              "--profiles-dir", str(PROJECT_DIR), "--target-path", str(scratch / "dbt")],
             cwd=PROJECT_DIR, capture_output=True, text=True,
-            env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+            env={**os.environ, **night_env(settings, night), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
         if done.returncode != 0:
             raise RuntimeError(f"the full-refresh rebuild failed:\n{done.stdout[-4000:]}")
         nodes = json.loads((scratch / "dbt" / "manifest.json").read_text())["nodes"]

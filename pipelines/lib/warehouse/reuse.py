@@ -32,8 +32,7 @@ LAKE_SLICE_MACROS = {"lake", "as_of_date", "restated_from", "delivery_versions",
                      "record_loaded_deliveries", "incremental_by_delivery", "first_changed_delivery",
                      "restated_records", "record_restated_loads"}
 # Vars that change how a build runs, not what it computes.
-RUN_VARS = {"as_of_date", "data_dir", "gate_reference_date", "duckdb_memory_limit", "duckdb_threads",
-            "duckdb_temp_directory"}
+RUN_VARS = {"data_dir", "duckdb_memory_limit", "duckdb_threads", "duckdb_temp_directory"}
 _MENTIONS_NIGHT = re.compile(r"\bas_of_date\b|\bas_of\(")
 
 
@@ -44,8 +43,8 @@ class BuildState:
     project: str    # the dbt project's files and the vars that change results
 
 
-def current_state(layout: Layout, project_dir: Path, night: date | str, night_vars: str) -> BuildState:
-    return BuildState(str(night), lake_state(layout, night), project_state(project_dir, night_vars))
+def current_state(layout: Layout, project_dir: Path, night: date | str, build_vars: str) -> BuildState:
+    return BuildState(str(night), lake_state(layout, night), project_state(project_dir, build_vars))
 
 
 def lake_state(layout: Layout, night: date | str) -> str:
@@ -100,7 +99,7 @@ def _footer(path: Path) -> bytes:
         return f.read()
 
 
-def project_state(project_dir: Path, night_vars: str) -> str:
+def project_state(project_dir: Path, build_vars: str) -> str:
     digest = hashlib.sha256()
     for name in ("dbt_project.yml", "models", "macros", "seeds", "tests", "specs"):
         path = project_dir / name
@@ -108,7 +107,7 @@ def project_state(project_dir: Path, night_vars: str) -> str:
             if file.is_file():
                 digest.update(file.relative_to(project_dir).as_posix().encode())
                 digest.update(file.read_bytes())
-    results = {k: v for k, v in json.loads(night_vars).items() if k not in RUN_VARS}
+    results = {k: v for k, v in json.loads(build_vars).items() if k not in RUN_VARS}
     digest.update(json.dumps(results, sort_keys=True).encode())
     return digest.hexdigest()
 
