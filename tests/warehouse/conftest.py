@@ -17,14 +17,14 @@ from pipelines.settings import Settings
 
 
 def dbt_build(data_dir: Path, run_date: str, project_dir: Path = PROJECT_DIR, select: list[str] | None = None,
-              extra_vars: dict | None = None, expect_failure: bool = False) -> str:
-    """`dbt build` as of `run_date` over `data_dir`'s lake (only the `select`ed nodes, when
-    given: the others must exist in the warehouse); returns dbt's output, fails with it (or,
-    with `expect_failure`, when it succeeds)."""
+              extra_vars: dict | None = None, expect_failure: bool = False, command: str = "build") -> str:
+    """`dbt build` (or another `command`) as of `run_date` over `data_dir`'s lake (only the
+    `select`ed nodes, when given: the others must exist in the warehouse); returns dbt's output,
+    fails with it (or, with `expect_failure`, when it succeeds)."""
     compile_project(project_dir)                  # the trait and audience models, from the specs
     (data_dir / "warehouse").mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
-        [str(DBT), "build", "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
+        [str(DBT), command, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
          "--target-path", str(data_dir / "warehouse" / "dbt"),
          "--vars", json.dumps({"data_dir": str(data_dir), **(extra_vars or {})}),
          *(["--select", *select] if select else [])],

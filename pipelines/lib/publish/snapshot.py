@@ -189,9 +189,9 @@ def _copy_nights(con: duckdb.DuckDBPyConnection, table: str, nights: list) -> bo
 
 def _view_builds(nodes: list[dict], builds: dict[str, str], views: set[str]) -> dict[str, str]:
     """A build id for each warehouse view: one digest of its own build id and those of every
-    relation it reads, through other views; none when any of them has none. A view is rebuilt
-    only when its definition changes, so its own id alone would carry `touchpoints` over while
-    `customer_touchpoints` beneath it changed."""
+    relation it reads, through other views; none when any of them has none. Its own id alone is
+    not enough: after the build, `forget_erased` rewrites `customer_touchpoints` in place (a new
+    build id) while `touchpoints` above it keeps its own."""
     reads = {n["name"]: [d.split(".")[-1] for d in n.get("depends_on", {}).get("nodes", [])] for n in nodes}
 
     def build(name: str) -> str | None:

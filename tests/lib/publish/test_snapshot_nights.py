@@ -1,12 +1,13 @@
 """A history table in the analyst snapshot is brought up to date night by night, and copied whole
-when its rows per night show that something besides the nightly builds wrote it."""
+when its rows per night show that something besides the nightly builds wrote it; a view is
+carried only while nothing beneath it changed."""
 from __future__ import annotations
 
 from datetime import date
 
 import duckdb
 
-from pipelines.lib.publish.snapshot import _copy_nights, _same_columns
+from pipelines.lib.publish.snapshot import _copy_nights, _same_columns, _view_builds
 
 D1, D2, D3, D4 = (date(2026, 3, d) for d in (1, 2, 3, 4))
 
@@ -45,3 +46,19 @@ def test_a_new_column_means_a_whole_copy():
     con = _databases([("c1", D1, 1)], [("c1", D1, 1)])
     con.execute("ALTER TABLE w.traits ADD COLUMN visits BIGINT")
     assert not _same_columns(con, "traits")
+
+
+def test_a_view_changes_its_build_when_anything_beneath_it_does():
+    nodes = [{"name": "touchpoints", "depends_on": {"nodes": ["model.cdp.customer_touchpoints"]}},
+             {"name": "recent_touchpoints", "depends_on": {"nodes": ["model.cdp.touchpoints"]}},
+             {"name": "stg_events", "depends_on": {"nodes": ["source.cdp.lake.events"]}},
+             {"name": "touch_modes"}]                                 # a seed reads nothing
+    views = {"touchpoints", "recent_touchpoints", "stg_events"}
+    builds = {"touchpoints": "b1", "recent_touchpoints": "b1", "stg_events": "b1", "customer_touchpoints": "b1"}
+    before = _view_builds(nodes, builds, views)
+    assert set(before) == {"touchpoints", "recent_touchpoints"}         # a lake source has no build id
+    after = _view_builds(nodes, {**builds, "customer_touchpoints": "b2"}, views)
+    assert after["touchpoints"] != before["touchpoints"]
+    assert after["recent_touchpoints"] != before["recent_touchpoints"]  # through the view beneath it
+    assert _view_builds(nodes, builds, views) == before                # the same builds, the same id
+    assert "touchpoints" not in _view_builds(nodes, {**builds, "customer_touchpoints": None}, views)
