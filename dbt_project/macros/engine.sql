@@ -404,3 +404,27 @@ timezone('UTC', timezone({{ tz }}, {{ ts }}))
 {% macro spark__local_to_utc(ts, tz) -%}
 to_utc_timestamp({{ ts }}, {{ tz }})
 {%- endmacro %}
+
+{#- The sort key of a row over `keys`, as one comparable value: the minimum or maximum of it over
+    rows is the key `arg_min`/`arg_max` over the same keys would pick (a day's part of a first or
+    last value keeps it, and the days then compare by it). -#}
+{% macro order_key(keys) -%}
+{{ adapter.dispatch('order_key', 'cdp')([keys] if keys is string else keys) }}
+{%- endmacro %}
+
+{% macro default__order_key(keys) -%}
+{%- if keys | length == 1 -%}{{ keys[0] }}{%- else -%}({{ keys | join(', ') }}){%- endif -%}
+{%- endmacro %}
+
+{#- As spark__arg_by's key: each field after whether it is NULL. -#}
+{% macro spark__order_key(keys) -%}
+{%- if keys | length == 1 -%}
+{{ keys[0] }}
+{%- else -%}
+{%- set fields = [] -%}
+{%- for key in keys -%}
+    {%- do fields.append("'n" ~ loop.index ~ "', (" ~ key ~ ") is null, 'v" ~ loop.index ~ "', (" ~ key ~ ")") -%}
+{%- endfor -%}
+named_struct({{ fields | join(', ') }})
+{%- endif -%}
+{%- endmacro %}

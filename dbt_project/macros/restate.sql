@@ -16,13 +16,17 @@
     from the first changed delivery) and those whose records change after delivery (an order's
     status, a till refund, the CRM snapshot, tickets: restated every night), plus the seeds and
     vars the table reads. -#}
-{% macro restated_by_record(seeds=[], vars=[]) -%}
+{#- `log_customer_days`: the table has customer_id and business_date, and tables derived per
+    customer-day read which of them changed (macros/customer_days.sql). -#}
+{% macro restated_by_record(seeds=[], vars=[], log_customer_days=false) -%}
 {{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'restate_records',
                   'on_schema_change': 'sync_all_columns', 'tags': ['incremental'],
+                  'pre_hook': "{{ log_rebuilt_customer_days() }}" if log_customer_days else [],
                   'post_hook': "{{ record_restated_loads() }}",
                   'meta': {'restate': {'by_delivery': ['app', 'web', 'miniprogram', 'official_account', 'live',
                                                        'guide', 'ads'],
-                                       'mutable': mutable_sources(), 'seeds': seeds, 'vars': vars}}}) }}
+                                       'mutable': mutable_sources(), 'seeds': seeds, 'vars': vars,
+                                       'log_customer_days': log_customer_days}}}) }}
 {%- endmacro %}
 
 {% macro mutable_sources() -%}
@@ -30,8 +34,9 @@
 {%- endmacro %}
 
 {%- macro restate_config() -%}
-{%- if not execute -%}{{ return({'by_delivery': [], 'mutable': [], 'seeds': [], 'vars': []}) }}{%- endif -%}
-{{ return(config.get('meta')['restate']) }}
+{%- set nothing = {'by_delivery': [], 'mutable': [], 'seeds': [], 'vars': []} -%}
+{%- if not execute -%}{{ return(nothing) }}{%- endif -%}
+{{ return(config.get('meta').get('restate', nothing)) }}
 {%- endmacro %}
 
 {#- A digest of what the table's rows are derived with, besides the records themselves. -#}
@@ -78,9 +83,14 @@ values ('{{ this.identifier }}', 'inputs', null, '{{ inputs_version() }}', {{ as
 {% macro get_incremental_restate_records_sql(arg_dict) -%}
 {%- set target = arg_dict["target_relation"] -%}
 {%- set columns = get_quoted_csv(arg_dict["dest_columns"] | map(attribute="name")) -%}
+{%- set restated = restated_records() -%}
+{%- set deleted = restated ~ " or (source, record_id) in (select source, record_id from " ~ arg_dict["temp_relation"] ~ ")" -%}
+{%- if restate_config().get('log_customer_days') %}
+{{ log_restated_customer_days("select " ~ columns ~ " from " ~ target ~ " where " ~ deleted,
+                              "select " ~ columns ~ " from " ~ arg_dict["temp_relation"], restated == 'true') }}
+{%- endif %}
 delete from {{ target }}
-where {{ restated_records() }}
-   or (source, record_id) in (select source, record_id from {{ arg_dict["temp_relation"] }});
+where {{ deleted }};
 insert into {{ target }} ({{ columns }})
 select {{ columns }} from {{ arg_dict["temp_relation"] }}
 {%- endmacro %}

@@ -44,6 +44,14 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
             "SELECT event_id, customer_id FROM events WHERE source = 'web' AND delivery_date = ? "
             "AND customer_id <> 'anonymous' ORDER BY event_id LIMIT 1", [WORLD_START]).fetchall()
         con.execute("UPDATE events SET customer_id = 'moved-away' WHERE event_id = ?", [event])
+        # the traits' customer-day parts: the moved event's customer-day is derived again when
+        # `events` moves it back (its log says so); a customer-day nothing touches keeps its mark
+        con.execute("UPDATE traits_engagement_days SET day_rows = day_rows + 1000 WHERE customer_id = ? "
+                    "AND business_date = (SELECT business_date FROM events WHERE event_id = ?)", [customer, event])
+        con.execute("UPDATE traits_engagement_days SET day_rows = day_rows + 1000 WHERE (customer_id, business_date) = "
+                    "(SELECT (customer_id, min(business_date)) FROM traits_engagement_days WHERE customer_id = "
+                    "(SELECT arg_min(customer_id, (last_touch, customer_id)) FROM (SELECT customer_id, "
+                    "max(touched_at) AS last_touch FROM touchpoints GROUP BY 1)) GROUP BY customer_id)")
         con.execute("UPDATE events SET page_url = 'marked' WHERE event_id = (SELECT min(event_id) FROM events "
                     "WHERE source = 'app' AND delivery_date = ? AND event_id <> ?)", [WORLD_START, event])
         # the customer whose touches ended first: the next nights bring them nothing new
@@ -62,9 +70,16 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
     assert built_night(Layout(data_dir).warehouse) == LAST
     # the audit sees the hand-made changes, and nothing else
     assert full_refresh_differences(settings) == (LAST, [Difference("events", 1, 1), Difference("stg_app__events", 1, 1),
-                                                        Difference("touchpoints", 1, 1)])
+                                                        Difference("touchpoints", 1, 1),
+                                                        Difference("traits_engagement_days", 1, 1)])
     assert query(data_dir, "SELECT DISTINCT model FROM delivery_loads ORDER BY 1") == [
-        (m,) for m in ["events", "identity_occurrences", *BY_DELIVERY]]
+        (m,) for m in ["events", "identity_occurrences", *BY_DELIVERY, "traits_engagement_day_values",
+                       "traits_engagement_days"]]
+    # the parts read the customer-days `events` logged: each of its builds since they were made
+    for model in ("traits_engagement_day_values", "traits_engagement_days"):
+        assert query(data_dir, "SELECT source, version FROM delivery_loads WHERE model = ? AND source = 'customer_days'",
+                     model) == query(data_dir, "SELECT 'customer_days', max(seq)::varchar FROM restated_customer_days "
+                                               "WHERE model = 'events'")
     # each night restates only the deliveries it loaded, the mutable sources and moved records
     for model in ("events", "identity_occurrences"):
         assert query(data_dir, "SELECT DISTINCT source FROM delivery_loads WHERE model = ? ORDER BY 1", model) == [

@@ -1,4 +1,4 @@
-{{ restated_by_record(seeds=['event_taxonomy', 'channel_mapping'], vars=['business_tz']) }}
+{{ restated_by_record(seeds=['event_taxonomy', 'channel_mapping'], vars=['business_tz'], log_customer_days=true) }}
 -- The behaviour layer: every event of every source, typed, with its customer, business date,
 -- canonical event type (seed `event_taxonomy`) and marketing channel and touchpoint (seed
 -- `channel_mapping`). Events whose identifiers resolve to nobody (no identifier, or only junk

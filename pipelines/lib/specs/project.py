@@ -20,6 +20,7 @@ from .customer_traits import (RuleTag, Rfm, Stage, catalog, customer_traits_sql,
                               parse_tags)
 from .errors import At, SpecError
 from .tables import INTEGER, NUMBER, TEXT_LIST
+from .trait_parts import part_model_names, part_models
 from .traits import Group, Ratio, check_name, group_sql, parse_group, parse_ratio
 
 TRAITS_FILE = "specs/traits.yml"
@@ -89,6 +90,10 @@ def load_specs(project_dir: Path) -> Specs:
     if not isinstance(doc.get("groups"), dict) or not doc["groups"]:
         raise top.child("groups").error("expected a mapping of group name -> {from, traits}")
     groups = tuple(parse_group(n, g, At(TRAITS_FILE, f"group '{n}'")) for n, g in doc["groups"].items())
+    parts = {name for g in groups if g.table.daily_parts for name in part_model_names(g)}
+    for g in groups:
+        if g.model in parts:
+            raise At(TRAITS_FILE, f"group '{g.name}'").error(f"the model name {g.model} is taken by another group's parts")
     known: dict[str, str] = {}
     for g in groups:
         for t in g.traits:
@@ -119,7 +124,7 @@ def load_specs(project_dir: Path) -> Specs:
         rel = path.relative_to(project_dir).as_posix()
         files[rel] = _yaml(path, rel)
     audiences = parse_audiences(files, traits, all_tags, event_types(project_dir), DEFAULT_MAX_CHANGE)
-    taken = set(traits) | {g.model for g in groups} | {"customer_traits", "audience_membership"} | {
+    taken = set(traits) | {g.model for g in groups} | parts | {"customer_traits", "audience_membership"} | {
         p.stem for p in (project_dir / "models").rglob("*.sql") if "generated" not in p.parts} | {
         p.stem for p in (project_dir / "seeds").glob("*.csv")}
     for a in audiences:
@@ -143,10 +148,12 @@ def _checks(raw: Any, at: At) -> dict[str, float]:
 
 def render(specs: Specs) -> dict[str, str]:
     """Generated file (relative to the project) -> its text."""
-    out = {f"{GENERATED[0]}/{g.model}.sql": f"-- Generated from {TRAITS_FILE} by pipelines/lib/specs: "
-                                            f"edit the YAML, not this file.\n-- {' '.join(g.description.split())}\n"
-                                            + group_sql(g)
-           for g in specs.groups}
+    out = {}
+    for g in specs.groups:
+        models = part_models(g) if g.table.daily_parts else {g.model: group_sql(g)}
+        models[g.model] = (f"-- Generated from {TRAITS_FILE} by pipelines/lib/specs: edit the YAML, not this file."
+                           f"\n-- {' '.join(g.description.split())}\n" + models[g.model])
+        out.update({f"{GENERATED[0]}/{name}.sql": sql for name, sql in models.items()})
     out[f"{GENERATED[0]}/customer_traits.sql"] = customer_traits_sql(
         specs.groups, specs.ratios, specs.tags, specs.rfm, specs.stages)
     out[f"{GENERATED[0]}/_traits__generated.yml"] = _traits_yml(specs)

@@ -13,11 +13,14 @@ ORDERED = {INTEGER, NUMBER, DATE, TIMESTAMP}
 
 @dataclass(frozen=True)
 class Table:
-    """A dbt model specs may aggregate (`time` and `key` order its rows: ties break on `key`)."""
+    """A dbt model specs may aggregate (`time` and `key` order its rows: ties break on `key`).
+    `daily_parts`: the table logs the customer-days it restates, and its trait groups are built
+    from per customer-day parts (trait_parts.py)."""
     name: str
     columns: dict[str, str]
     time: str | None = None
     key: str | None = None
+    daily_parts: bool = False
 
 
 def _cols(spec: str) -> dict[str, str]:
@@ -30,7 +33,7 @@ EVENTS = Table("events", _cols("""
     order_id:text coupon_type:text discount_rate:number scene:text room_id:text article_id:text
     guide_id:text store_id:text click_id:text page_url:text search_query:text platform:text
     utm_source:text utm_medium:text referrer_domain:text source_event:text"""),
-    time="occurred_at", key="event_id")
+    time="occurred_at", key="event_id", daily_parts=True)
 
 ORDERS = Table("orders", _cols("""
     order_id:text customer_id:text source:text platform:text ordered_at:timestamp

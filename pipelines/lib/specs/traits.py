@@ -175,7 +175,7 @@ def _filter(t: Trait) -> str:
     return " and ".join(parts) or "true"
 
 
-def _aggregate(t: Trait) -> str:
+def _aggregate(t: Trait, table: Table) -> str:
     f = f" filter (where {_filter(t)})" if t.where or t.window else ""
     by = list(t.order_by) if len(t.order_by) > 1 else t.order_by[0] if t.order_by else None
     # Sums in exact decimals: a parallel sum of doubles changes in the last digit from run to run,
@@ -194,12 +194,13 @@ def _aggregate(t: Trait) -> str:
         "last": lambda: f"{last}({t.of}){f}" if last else macro("arg_max", t.of, by) + f,
         "unique_list": lambda: macro("sorted_set_agg", t.of, **({"where": _filter(t)} if f else {})),
         "days_since": lambda: macro("days_between",
-                                    f"max({'business_date' if t.of is None else _date(t.of, t.type)}){f}", AS_OF),
+                                    f"max({'business_date' if t.of is None else date_sql(t.of, table.columns[t.of])}){f}", AS_OF),
     }
     return written[t.kind]()
 
 
-def _date(column: str, kind: str) -> str:
+def date_sql(column: str, kind: str) -> str:
+    """A date column as it is; a timestamp as its business date."""
     return f"{{{{ business_date('{column}') }}}}" if kind == TIMESTAMP else column
 
 
@@ -218,7 +219,7 @@ def group_sql(g: Group) -> str:
     where customer_id <> 'anonymous'
       and business_date <= {AS_OF}{group_filter}
 )""", "aggregates as (\n    select\n        customer_id" + "".join(
-        f",\n        {_aggregate(t)} as {t.name}" for t in aggregates) + "\n    from rows\n    group by customer_id\n)"]
+        f",\n        {_aggregate(t, g.table)} as {t.name}" for t in aggregates) + "\n    from rows\n    group by customer_id\n)"]
     for t in frequent:
         # the value on most rows; ties: the most recent row, then the value itself
         ctes.append(f"""{t.name} as (
@@ -253,6 +254,6 @@ def _profile_sql(g: Group) -> str:
             cols.append(f"year({AS_OF}) - year({t.of}) - case when (month({AS_OF}), day({AS_OF})) "
                         f"< (month({t.of}), day({t.of})) then 1 else 0 end as {t.name}")
         else:
-            cols.append(f"{macro('days_between', _date(t.of, g.table.columns[t.of]), AS_OF)} as {t.name}")
+            cols.append(f"{macro('days_between', date_sql(t.of, g.table.columns[t.of]), AS_OF)} as {t.name}")
     body = ",\n    ".join(["customer_id", *cols])
     return f"select\n    {body}\nfrom {{{{ ref('{g.table.name}') }}}}\n"

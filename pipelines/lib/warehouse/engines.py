@@ -26,7 +26,7 @@ from pipelines.settings import Settings
 DIGITS = 9
 _NUMBERS = ("DOUBLE", "FLOAT", "REAL", "DECIMAL")
 # DuckDB-only bookkeeping of incremental nights and reuse (Spark rebuilds those tables instead).
-DUCKDB_ONLY = frozenset({"delivery_loads", "build_state", "table_builds"})
+DUCKDB_ONLY = frozenset({"delivery_loads", "build_state", "table_builds", "restated_customer_days"})
 # Bookkeeping of DuckDB's restated tables: `customer_touchpoints` keeps a digest of each
 # customer's inputs (a hash, whose function differs between engines) and a row without a touch
 # for a customer whose touches all went (Spark, rebuilding, has no such row): the touches compare.

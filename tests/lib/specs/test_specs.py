@@ -114,10 +114,18 @@ def test_adding_a_trait_is_a_yaml_edit_that_compiles_to_sql(project):
         {"live_rooms_30d": {"type": "unique_count", "of": "room_id", "window": {"last": "30d"},
                             "where": {"column": "event_type", "eq": "live_entered"}}}))
     written = compile_project(project)
-    assert "models/traits/generated/traits_engagement.sql" in written
+    assert {"models/traits/generated/traits_engagement.sql",
+            "models/traits/generated/traits_engagement_day_values.sql"} <= set(written)
+    # each customer-day's rooms, then the distinct rooms of the window's days
+    values = (project / "models/traits/generated/traits_engagement_day_values.sql").read_text()
+    assert ("select customer_id, business_date, 'live_rooms_30d' as trait, "
+            "cast(null as string) as preferred_channel, room_id as live_rooms_30d,") in values
+    assert "  and coalesce(event_type = 'live_entered', false)\n  and {{ restated_customer_days() }}\n" in values
     sql = (project / "models/traits/generated/traits_engagement.sql").read_text()
-    assert ("select customer_id, count(distinct room_id) as live_rooms_30d\n    from rows\n"
-            "    where coalesce(event_type = 'live_entered', false) and business_date > {{ as_of_date() }} - 30") in sql
+    assert ("select customer_id, count(distinct live_rooms_30d) as live_rooms_30d\n"
+            "    from (select * from {{ ref('traits_engagement_day_values') }}\n"
+            "        where trait = 'live_rooms_30d' and business_date <= {{ as_of_date() }} "
+            "and business_date > {{ as_of_date() }} - 30") in sql
     assert "coalesce(engagement.live_rooms_30d, 0) as live_rooms_30d" in (
         project / "models/traits/generated/customer_traits.sql").read_text()
     assert compile_project(project) == []              # unchanged specs write nothing

@@ -1,0 +1,110 @@
+{#- Tables derived per customer and business day from a restated table (the traits' daily parts,
+    from `events`) are restated, not rebuilt: a night derives again only the customer-days whose
+    rows changed.
+
+    The restated table logs them in `restated_customer_days` as its restate strategy deletes and
+    inserts records: the customer-days of the rows it took out and did not put back the same (a
+    record moved to another customer, re-delivered or erased leaves its old customer-day) and of
+    the rows it wrote anew. A rebuild of the whole table (first build, full refresh, changed
+    inputs) logs one row without a customer: "everything". Each logging build gets the next
+    sequence number; the last `keep_builds()` are kept.
+
+    A table derived from it remembers the last sequence it read (`delivery_loads`, source
+    `customer_days`) and restates the customer-days logged since; everything when the log says
+    the table was rebuilt whole, when entries it needed were pruned, or when its own code changed. -#}
+
+{% macro keep_builds() %}{{ return(7) }}{% endmacro %}
+
+{#- Created before any model runs (on-run-start), like `delivery_loads`. DuckDB only: Spark
+    rebuilds the tables that would read it. -#}
+{% macro create_restated_customer_days() -%}
+{%- if target.type == 'spark' %}{{ return('') }}{% endif -%}
+create table if not exists {{ target.schema }}.restated_customer_days
+    (model varchar, seq bigint, customer_id varchar, business_date date)
+{%- endmacro %}
+
+{% macro customer_days_log() -%}
+{{ this.schema }}.restated_customer_days
+{%- endmacro %}
+
+{#- Producer: a pre-hook of a table restated by record that logs its customer-days. A build that
+    is not incremental rewrites every row. -#}
+{% macro log_rebuilt_customer_days() -%}
+{%- if not is_incremental() -%}
+{{ log_customer_days("select null::varchar as customer_id, null::date as business_date") }}
+{%- endif -%}
+{%- endmacro %}
+
+{#- Producer: inside the restate strategy, before its delete. `deleted` and `derived` are queries
+    over the same columns: the rows to take out and the rows to put in. -#}
+{% macro log_restated_customer_days(deleted, derived, everything) -%}
+{%- if everything -%}
+{{ log_customer_days("select null::varchar as customer_id, null::date as business_date") }}
+{%- else -%}
+{{ log_customer_days("select customer_id, business_date from ((" ~ deleted ~ ") except all (" ~ derived ~ "))
+    union
+    select customer_id, business_date from ((" ~ derived ~ ") except all (" ~ deleted ~ "))") }}
+{%- endif -%}
+{%- endmacro %}
+
+{% macro log_customer_days(days) -%}
+insert into {{ customer_days_log() }} (model, seq, customer_id, business_date)
+select '{{ this.identifier }}', s.seq, d.customer_id, d.business_date
+from (select coalesce(max(seq), 0) + 1 as seq from {{ customer_days_log() }} where model = '{{ this.identifier }}') s,
+     ({{ days }}) d;
+delete from {{ customer_days_log() }}
+where model = '{{ this.identifier }}'
+  and seq <= (select max(seq) from {{ customer_days_log() }} where model = '{{ this.identifier }}') - {{ keep_builds() }};
+{%- endmacro %}
+
+{#- Consumer: the config of a table derived per customer-day from `parent`, restated by the log. -#}
+{% macro restated_by_customer_day(parent) -%}
+{{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'restate_customer_days',
+                  'on_schema_change': 'sync_all_columns', 'tags': ['incremental'],
+                  'post_hook': "{{ record_read_customer_days() }}",
+                  'meta': {'customer_days_of': parent}}) }}
+{%- endmacro %}
+
+{#- The customer-days to derive again tonight, as a predicate over `customer_id` and
+    `business_date` (prefixed by `alias`); `true` on a first build, a full refresh, changed code,
+    a rebuilt parent or a log that lost entries this table needed. -#}
+{% macro restated_customer_days(alias='') -%}
+{%- if not execute or not is_incremental() -%}{{ return('true') }}{%- endif -%}
+{%- set parent = config.get('meta')['customer_days_of'] -%}
+{%- set stored = run_query("select source, version from " ~ this.schema ~ ".delivery_loads where model = '"
+                           ~ this.identifier ~ "' and source in ('inputs', 'customer_days')") -%}
+{%- set versions = {} -%}
+{%- for row in stored.rows -%}{%- do versions.update({row[0]: row[1]}) -%}{%- endfor -%}
+{%- if versions.get('inputs') != inputs_version() or versions.get('customer_days') is none -%}
+    {{ return('true') }}
+{%- endif -%}
+{%- set read = versions['customer_days'] | int -%}
+{#- pending "everything" rows, the first pending sequence, and the last one logged -#}
+{%- set log = run_query("select count(*) filter (where seq > " ~ read ~ " and customer_id is null), "
+                        ~ "coalesce(min(seq) filter (where seq > " ~ read ~ "), 0), coalesce(max(seq), 0) from "
+                        ~ customer_days_log() ~ " where model = '" ~ parent ~ "'") -%}
+{%- set everything, first, last = log.rows[0] -%}
+{%- if everything > 0 or (first > 0 and first > read + 1) or last < read -%}{{ return('true') }}{%- endif -%}
+{{ return("(" ~ alias ~ "customer_id, " ~ alias ~ "business_date) in (select customer_id, business_date from "
+          ~ customer_days_log() ~ " where model = '" ~ parent ~ "' and seq > " ~ read ~ ")") }}
+{%- endmacro %}
+
+{#- Consumer: what the table has read (its code's digest and the log's last sequence). -#}
+{% macro record_read_customer_days() -%}
+{%- set parent = config.get('meta')['customer_days_of'] -%}
+delete from {{ this.schema }}.delivery_loads where model = '{{ this.identifier }}';
+insert into {{ this.schema }}.delivery_loads (model, source, delivery_date, version, as_of_date)
+select '{{ this.identifier }}', 'inputs', null, '{{ inputs_version() }}', {{ as_of_date() }}
+union all
+select '{{ this.identifier }}', 'customer_days', null, cast(coalesce(max(seq), 0) as varchar), {{ as_of_date() }}
+from {{ customer_days_log() }} where model = '{{ parent }}'
+{%- endmacro %}
+
+{#- Incremental strategy of a consumer: delete the restated customer-days, insert what was derived. -#}
+{% macro get_incremental_restate_customer_days_sql(arg_dict) -%}
+{%- set target = arg_dict["target_relation"] -%}
+{%- set columns = get_quoted_csv(arg_dict["dest_columns"] | map(attribute="name")) -%}
+delete from {{ target }} where {{ restated_customer_days() }};
+insert into {{ target }} ({{ columns }})
+select {{ columns }} from {{ arg_dict["temp_relation"] }}
+{%- endmacro %}
