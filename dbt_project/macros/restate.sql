@@ -86,8 +86,7 @@ values ('{{ this.identifier }}', 'inputs', null, '{{ inputs_version() }}', {{ as
 {%- set restated = restated_records() -%}
 {%- set deleted = restated ~ " or (source, record_id) in (select source, record_id from " ~ arg_dict["temp_relation"] ~ ")" -%}
 {%- if restate_config().get('log_customer_days') %}
-{{ log_restated_customer_days("select " ~ columns ~ " from " ~ target ~ " where " ~ deleted,
-                              "select " ~ columns ~ " from " ~ arg_dict["temp_relation"], restated == 'true') }}
+{{ log_restated_customer_days(target, deleted, arg_dict["temp_relation"], columns, restated == 'true') }}
 {%- endif %}
 delete from {{ target }}
 where {{ deleted }};

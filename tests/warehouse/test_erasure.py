@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.lib.privacy.erasure import erase_requested
-from pipelines.lib.privacy.history import HISTORY
+from pipelines.lib.privacy.history import ERASED, HISTORY
 from pipelines.lib.layout import Layout
 from pipelines.lib.warehouse.replay import full_refresh_differences
 from pipelines.runner import run_nights
@@ -118,6 +118,10 @@ def test_history_tables_hold_no_row_of_the_erased_customer(erased):
     for table, columns in HISTORY.items():
         where = " OR ".join(f"{c} = ?" for c in columns)
         assert query(erased, f"SELECT count(*) FROM {table} WHERE {where}", *[erased_id] * len(columns)) == [(0,)], table
+    # the log of changed customer-days keeps its rows (each build's number), without their id
+    [(kept_id, overwritten)] = query(erased, "SELECT count(*) FILTER (WHERE customer_id = ?), count(*) FILTER "
+                                             "(WHERE customer_id = ?) FROM restated_customer_days", erased_id, ERASED)
+    assert kept_id == 0 and overwritten > 0
     raw = (erased / "warehouse" / "cdp.duckdb").read_bytes()
     assert erased_id.encode() not in raw
 

@@ -29,12 +29,18 @@ HISTORY = {
     "identity_assignments": ("customer_id",),
     "customer_touchpoints": ("customer_id",),   # kept per customer: an erased one's row without a touch
 }
+# Bookkeeping that names customers but whose rows must stay: the erased id is overwritten. The log
+# of changed customer-days (macros/customer_days.sql) numbers each build; deleting a build's
+# rows could hand its number to the next build, which readers would then skip.
+PSEUDONYMISED = {"restated_customer_days": "customer_id"}
+ERASED = "erased"
 
 
 def forget_erased(layout: Layout, night: date) -> dict[str, int]:
     """After a night's build: erased customers leave the history tables, and the file is rewritten
     when a row went or someone was erased tonight (the tables the build replaced keep their old
-    blocks, with the person's bytes, until then). Returns the rows deleted per table."""
+    blocks, with the person's bytes, until then). Returns the rows deleted (bookkeeping: overwritten)
+    per table."""
     deleted = forget_history(layout.warehouse, layout.erasure_log)
     if any(deleted.values()) or erased_on(layout, night):
         compact(layout.warehouse)
@@ -85,6 +91,10 @@ def forget_history(db: Path, erasure_log: Path) -> dict[str, int]:
                 continue
             where = " or ".join(f"{c} in (select customer_id from erased)" for c in columns)
             deleted[table] = con.execute(f"delete from {table} where {where}").fetchone()[0]
+        for table, column in PSEUDONYMISED.items():
+            if table in tables:
+                deleted[table] = con.execute(f"update {table} set {column} = '{ERASED}' "
+                                             f"where {column} in (select customer_id from erased)").fetchone()[0]
         if any(deleted.values()) and "build_state" in tables:
             # a writer besides the nightly build: nothing may be kept or carried over on its word
             con.execute("delete from build_state")
