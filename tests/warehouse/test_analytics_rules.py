@@ -79,7 +79,7 @@ def built(tmp_path_factory) -> Path:
         con.execute("CREATE TABLE audience_membership (audience VARCHAR, as_of_date DATE, customer_id VARCHAR, "
                     "is_holdout BOOLEAN)")
         con.executemany("INSERT INTO audience_membership VALUES (?, ?, ?, ?)", MEMBERSHIP)
-    dbt_build(data_dir, AS_OF, select=["funnel_daily", "experiment_exposures", "experiment_results"])
+    dbt_build(data_dir, AS_OF, select=["funnel_steps", "funnel_daily", "experiment_exposures", "experiment_results"])
     return data_dir
 
 

@@ -49,8 +49,8 @@ def built(tmp_path_factory) -> Path:
         con.execute("""CREATE TABLE conversions (conversion_id VARCHAR, customer_id VARCHAR, converted_at TIMESTAMPTZ,
                        business_date DATE, revenue DECIMAL(18, 2), previous_converted_at TIMESTAMPTZ)""")
         con.executemany("INSERT INTO conversions VALUES (?, ?, ?, ?, ?, ?)", CONVERSIONS)
-    dbt_build(data_dir, AS_OF, select=["conversion_touches", "conversion_paths", "markov_removal_effects",
-                                             "attribution_by_path", "attribution_markov",
+    dbt_build(data_dir, AS_OF, select=["conversion_touches", "converted_paths", "conversion_paths",
+                                       "markov_removal_effects", "attribution_by_path", "attribution_markov",
                                              "path:models/attribution/attribution.sql"])
     return data_dir
 

@@ -70,7 +70,8 @@ def _rows_column(t: Trait) -> str:
 
 
 def _parts(t: Trait, table: Table) -> list[str]:
-    """The trait's columns in the days model: its part of one customer-day."""
+    """The trait's columns in the days model: its part of one customer-day (none when the day's
+    row count, `day_rows`, is all it needs)."""
     w = _where(t)
     exact = f"cast({t.of} as decimal(38, 9))"
     if _counts_rows(t):
@@ -88,7 +89,7 @@ def _parts(t: Trait, table: Table) -> list[str]:
         fn, best = ("arg_min", "min") if t.kind == "first" else ("arg_max", "max")
         return [macro(fn, t.of, _by(t)) + f"{_filter(w)} as {t.name}__value",
                 f"{best}({macro('order_key', list(t.order_by))}){_filter(w, f'{t.of} is not null')} as {t.name}__order"]
-    return []    # days_since of the day itself: every day row counts
+    raise AssertionError(f"a {t.kind} trait has its parts per value (by_value)")
 
 
 def _final(t: Trait) -> str:
@@ -126,7 +127,7 @@ def _rows(g: Group, extra: str = "") -> str:
 
 
 def _days_sql(g: Group) -> str:
-    parts = [p for t in g.traits for p in _parts(t, g.table)]
+    parts = [p for t in g.traits if not by_value(t) for p in _parts(t, g.table)]
     columns = "".join(f",\n    {p}" for p in parts)
     return (f"{{{{ restated_by_customer_day('{g.table.name}') }}}}\n"
             + _header(g, f"Each customer-day's part of the {g.name} traits (trait_parts.py): restated only "
