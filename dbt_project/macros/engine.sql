@@ -106,25 +106,13 @@ create or replace function regexp_full_match(s string, pattern string) returns b
 {%- endmacro %}
 
 {% macro default__arg_by(fn, value, keys) -%}
-{%- if keys | length == 1 -%}
-arg_{{ fn }}({{ value }}, {{ keys[0] }})
-{%- else -%}
-arg_{{ fn }}({{ value }}, ({{ keys | join(', ') }}))
-{%- endif -%}
+arg_{{ fn }}({{ value }}, {{ order_key(keys) }})
 {%- endmacro %}
 
-{#- Spark's min_by/max_by keep a NULL value and sort a NULL struct field below any value: the key
-    is NULL where the value is, and each field comes after whether it is NULL. -#}
+{#- Spark's min_by/max_by keep a NULL value: the key is NULL where the value is (and its fields
+    sort after whether they are NULL: `spark__order_key`). -#}
 {% macro spark__arg_by(fn, value, keys) -%}
-{%- if keys | length == 1 -%}
-{{ fn }}_by({{ value }}, case when {{ value }} is not null then {{ keys[0] }} end)
-{%- else -%}
-{%- set fields = [] -%}
-{%- for key in keys -%}
-    {%- do fields.append("'n" ~ loop.index ~ "', (" ~ key ~ ") is null, 'v" ~ loop.index ~ "', (" ~ key ~ ")") -%}
-{%- endfor -%}
-{{ fn }}_by({{ value }}, case when {{ value }} is not null then named_struct({{ fields | join(', ') }}) end)
-{%- endif -%}
+{{ fn }}_by({{ value }}, case when {{ value }} is not null then {{ order_key(keys) }} end)
 {%- endmacro %}
 
 {#- The distinct non-NULL values of `expr` in a group (its rows matching `where`), sorted. -#}
@@ -416,7 +404,7 @@ to_utc_timestamp({{ ts }}, {{ tz }})
 {%- if keys | length == 1 -%}{{ keys[0] }}{%- else -%}({{ keys | join(', ') }}){%- endif -%}
 {%- endmacro %}
 
-{#- As spark__arg_by's key: each field after whether it is NULL. -#}
+{#- Spark sorts a NULL struct field below any value: each field comes after whether it is NULL. -#}
 {% macro spark__order_key(keys) -%}
 {%- if keys | length == 1 -%}
 {{ keys[0] }}

@@ -149,11 +149,11 @@ def _checks(raw: Any, at: At) -> dict[str, float]:
 def render(specs: Specs) -> dict[str, str]:
     """Generated file (relative to the project) -> its text."""
     out = {}
+    header = f"-- Generated from {TRAITS_FILE} by pipelines/lib/specs: edit the YAML, not this file.\n"
     for g in specs.groups:
         models = part_models(g) if g.table.daily_parts else {g.model: group_sql(g)}
-        models[g.model] = (f"-- Generated from {TRAITS_FILE} by pipelines/lib/specs: edit the YAML, not this file."
-                           f"\n-- {' '.join(g.description.split())}\n" + models[g.model])
-        out.update({f"{GENERATED[0]}/{name}.sql": sql for name, sql in models.items()})
+        models[g.model] = f"-- {' '.join(g.description.split())}\n" + models[g.model]
+        out.update({f"{GENERATED[0]}/{name}.sql": header + sql for name, sql in models.items()})
     out[f"{GENERATED[0]}/customer_traits.sql"] = customer_traits_sql(
         specs.groups, specs.ratios, specs.tags, specs.rfm, specs.stages)
     out[f"{GENERATED[0]}/_traits__generated.yml"] = _traits_yml(specs)

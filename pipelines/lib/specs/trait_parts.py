@@ -49,17 +49,6 @@ def _filter(*conditions: str | None) -> str:
     return f" filter (where {' and '.join(kept)})" if kept else ""
 
 
-def _by(t: Trait) -> str | list[str]:
-    return list(t.order_by) if len(t.order_by) > 1 else t.order_by[0]
-
-
-def _shortcut(t: Trait) -> str | None:
-    """first/last ordered by the value itself: the min/max (as the direct aggregate does)."""
-    if t.kind in ("first", "last") and t.order_by[:1] == (t.of,):
-        return "min" if t.kind == "first" else "max"
-    return None
-
-
 def _counts_rows(t: Trait) -> bool:
     return t.kind in ("count", "unique_count") or (t.kind == "days_since" and t.of is None)
 
@@ -82,12 +71,12 @@ def _parts(t: Trait, table: Table) -> list[str]:
         return [f"sum({exact}){_filter(w)} as {t.name}__sum"]
     if t.kind == "avg":
         return [f"sum({exact}){_filter(w)} as {t.name}__sum", f"count({t.of}){_filter(w)} as {t.name}__count"]
-    if t.kind in ("min", "max") or _shortcut(t):
-        fn = _shortcut(t) or t.kind
+    if t.kind in ("min", "max") or t.extreme:
+        fn = t.extreme or t.kind
         return [f"{fn}({t.of}){_filter(w)} as {t.name}__{fn}"]
     if t.kind in ("first", "last"):
         fn, best = ("arg_min", "min") if t.kind == "first" else ("arg_max", "max")
-        return [macro(fn, t.of, _by(t)) + f"{_filter(w)} as {t.name}__value",
+        return [macro(fn, t.of, list(t.order_by)) + f"{_filter(w)} as {t.name}__value",
                 f"{best}({macro('order_key', list(t.order_by))}){_filter(w, f'{t.of} is not null')} as {t.name}__order"]
     raise AssertionError(f"a {t.kind} trait has its parts per value (by_value)")
 
@@ -108,16 +97,11 @@ def _final(t: Trait) -> str:
         return f"coalesce(sum({t.name}__sum){fw}, 0)"
     if t.kind == "avg":
         return f"cast(sum({t.name}__sum){fw} as double) / nullif(sum({t.name}__count){fw}, 0)"
-    if t.kind in ("min", "max") or _shortcut(t):
-        fn = _shortcut(t) or t.kind
+    if t.kind in ("min", "max") or t.extreme:
+        fn = t.extreme or t.kind
         return f"{fn}({t.name}__{fn}){fw}"
     fn = "arg_min" if t.kind == "first" else "arg_max"
     return macro(fn, f"{t.name}__value", f"{t.name}__order") + fw
-
-
-def _header(g: Group, what: str) -> str:
-    return (f"-- Generated from specs/traits.yml by pipelines/lib/specs: edit the YAML, not this file.\n"
-            f"-- {what}\n")
 
 
 def _rows(g: Group, extra: str = "") -> str:
@@ -129,9 +113,8 @@ def _rows(g: Group, extra: str = "") -> str:
 def _days_sql(g: Group) -> str:
     parts = [p for t in g.traits if not by_value(t) for p in _parts(t, g.table)]
     columns = "".join(f",\n    {p}" for p in parts)
-    return (f"{{{{ restated_by_customer_day('{g.table.name}') }}}}\n"
-            + _header(g, f"Each customer-day's part of the {g.name} traits (trait_parts.py): restated only "
-                         f"for the customer-days {g.table.name} changed.")
+    return (f"-- Each customer-day's part of the {g.name} traits (trait_parts.py): restated only for the "
+            f"customer-days {g.table.name} changed.\n{{{{ restated_by_customer_day('{g.table.name}') }}}}\n"
             + f"select\n    customer_id,\n    business_date,\n    count(*) as day_rows{columns}\n"
             + _rows(g) + "group by customer_id, business_date\n")
 
@@ -151,9 +134,8 @@ def _day_values_sql(g: Group) -> str:
             f"select customer_id, business_date, '{t.name}' as trait, {columns},\n"
             f"    count(*) as n, max(({g.table.time}, {g.table.key})) as latest\n"
             + _rows(g, where + not_null) + f"group by customer_id, business_date, {t.of}\n")
-    return (f"{{{{ restated_by_customer_day('{g.table.name}') }}}}\n"
-            + _header(g, f"Each customer-day's values for the {g.name} traits that need every value "
-                         f"(trait_parts.py): restated with `{g.model}_days`.")
+    return (f"-- Each customer-day's values for the {g.name} traits that need every value (trait_parts.py): "
+            f"restated with `{g.model}_days`.\n{{{{ restated_by_customer_day('{g.table.name}') }}}}\n"
             + "union all\n".join(selects))
 
 

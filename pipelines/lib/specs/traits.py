@@ -37,6 +37,13 @@ class Trait:
     def default(self) -> str | None:
         return "0" if self.kind in ZERO_WHEN_NONE else None
 
+    @property
+    def extreme(self) -> str | None:
+        """A first/last value ordered by the value itself first is its min/max (cheaper, same answer)."""
+        if self.kind in ("first", "last") and self.order_by[:1] == (self.of,):
+            return "min" if self.kind == "first" else "max"
+        return None
+
 
 @dataclass(frozen=True)
 class Group:
@@ -181,8 +188,6 @@ def _aggregate(t: Trait, table: Table) -> str:
     # Sums in exact decimals: a parallel sum of doubles changes in the last digit from run to run,
     # and a rerun night must give the same traits.
     exact = f"cast({t.of} as decimal(38, 9))"
-    # ordered by the value itself first: the first/last value is the min/max (cheaper, same answer)
-    first, last = ("min", "max") if t.order_by[:1] == (t.of,) else (None, None)
     written = {
         "count": lambda: f"count(*){f}",
         "unique_count": lambda: f"count(distinct {t.of}){f}",
@@ -190,8 +195,8 @@ def _aggregate(t: Trait, table: Table) -> str:
         "avg": lambda: f"avg({exact}){f}",
         "min": lambda: f"min({t.of}){f}",
         "max": lambda: f"max({t.of}){f}",
-        "first": lambda: f"{first}({t.of}){f}" if first else macro("arg_min", t.of, by) + f,
-        "last": lambda: f"{last}({t.of}){f}" if last else macro("arg_max", t.of, by) + f,
+        "first": lambda: f"{t.extreme}({t.of}){f}" if t.extreme else macro("arg_min", t.of, by) + f,
+        "last": lambda: f"{t.extreme}({t.of}){f}" if t.extreme else macro("arg_max", t.of, by) + f,
         "unique_list": lambda: macro("sorted_set_agg", t.of, **({"where": _filter(t)} if f else {})),
         "days_since": lambda: macro("days_between",
                                     f"max({'business_date' if t.of is None else date_sql(t.of, table.columns[t.of])}){f}", AS_OF),
