@@ -5,15 +5,17 @@ lake or the project, makes the next night build everything.
 Real Dagster nights and real dbt builds over a copy of the month."""
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 
 from pipelines.lib.layout import Layout
-from pipelines.lib.publish.snapshot import TABLES, snapshot_path
+from pipelines.lib.publish.snapshot import TABLES, publish_snapshot, snapshot_path
 from pipelines.lib.warehouse.dbt import MANIFEST, PROJECT_DIR, build_vars
 from pipelines.lib.warehouse.reuse import (current_state, lake_state, last_state, night_independent_models,
                                            project_state)
@@ -107,6 +109,69 @@ def test_a_quiet_night_keeps_what_does_not_read_the_date_and_equals_a_full_build
     dbt_build(data_dir, QUIET.isoformat())
     assert last_state(Layout(data_dir)) is None
     assert differences(reused, Layout(data_dir).warehouse) == {}
+
+
+def snapshot_differences(layout: Layout) -> dict[str, tuple[int, int]]:
+    """Tables of the analyst snapshot whose rows differ from the warehouse's (rows only in the
+    snapshot, rows only in the warehouse)."""
+    found = {}
+    with duckdb.connect() as con:
+        con.execute(f"ATTACH '{snapshot_path(layout)}' AS s (READ_ONLY)")
+        con.execute(f"ATTACH '{layout.warehouse}' AS w (READ_ONLY)")
+        for table in TABLES:
+            only = con.execute(f"SELECT (SELECT count(*) FROM (FROM s.{table} EXCEPT ALL FROM w.{table})), "
+                               f"(SELECT count(*) FROM (FROM w.{table} EXCEPT ALL FROM s.{table}))").fetchone()
+            if any(only):
+                found[table] = only
+    return found
+
+
+def test_a_night_with_new_events_copies_only_their_customer_days_into_the_snapshot(month_copy, monkeypatch):
+    """A night that brings a few late events restates their customer-days in `events`, and the
+    analyst snapshot copies again only those (its log entries since the published file), not
+    every event; a build the log cannot account for makes it copy the table whole."""
+    data_dir, settings = month_copy
+    monkeypatch.setenv("CDP_DAGSTER_STORAGE", str(data_dir / ".dagster"))
+    layout = Layout(data_dir)
+    # the app channel delivers, the next night, 40 events it had missed (new ids, old clocks)
+    lines = gzip.decompress(sorted(layout.delivery("app", LAST).glob("*.jsonl.gz"))[0].read_bytes()).splitlines()
+    late = []
+    for line in lines[:40]:
+        event = json.loads(line)
+        event["messageId"] = str(uuid.uuid5(uuid.NAMESPACE_OID, event["messageId"]))
+        late.append(json.dumps(event).encode())
+    layout.delivery("app", QUIET).mkdir(parents=True)
+    (layout.delivery("app", QUIET) / f"events-{QUIET}-part-0001.jsonl.gz").write_bytes(gzip.compress(b"\n".join(late) + b"\n"))
+    late_ids = [str(uuid.uuid5(uuid.NAMESPACE_OID, json.loads(line)["messageId"])) for line in lines[:40]]
+
+    [night] = run_nights([QUIET], settings)
+    assert night.success, night.explain()
+    [(changed, seq, customer_days)] = query(
+        data_dir, "SELECT (SELECT count(DISTINCT (customer_id, business_date)) FROM restated_customer_days "
+                  "WHERE model = 'events' AND seq = (SELECT max(seq) FROM restated_customer_days WHERE model = 'events')), "
+                  "(SELECT max(seq) FROM restated_customer_days WHERE model = 'events'), "
+                  "(SELECT count(DISTINCT (customer_id, business_date)) FROM events)")
+    assert 0 < changed <= 40 < customer_days
+    with duckdb.connect(str(snapshot_path(layout)), read_only=True) as con:
+        [(carried, copied, read, found)] = con.execute(
+            "SELECT carried_over, copied_customer_days, customer_days_read, (SELECT count(*) FROM events "
+            "WHERE record_id IN (SELECT unnest(?::VARCHAR[]))) FROM _snapshot", [late_ids]).fetchall()
+    assert carried == []          # new data: every table was built again
+    assert json.loads(copied) == {"events": changed} and json.loads(read) == {"events": seq}
+    assert found == query(data_dir, "SELECT count(*) FROM events WHERE record_id IN (SELECT unnest(?::VARCHAR[]))",
+                          late_ids)[0][0] > 0
+    assert snapshot_differences(layout) == {}
+
+    # a build that rewrote `events` whole (a full refresh logs "everything"): copied whole
+    with duckdb.connect(str(layout.warehouse)) as con:
+        con.execute("INSERT INTO restated_customer_days VALUES ('events', ?, NULL, NULL)", [seq + 1])
+        con.execute("UPDATE table_builds SET build = 'rewritten' WHERE table_name = 'events'")
+        con.execute("INSERT INTO build_log SELECT max(seq) + 1, 'rewritten', ? FROM build_log", [QUIET])
+    publish_snapshot(layout, QUIET, "test")
+    with duckdb.connect(str(snapshot_path(layout)), read_only=True) as con:
+        assert con.execute("SELECT copied_customer_days, customer_days_read FROM _snapshot").fetchone() == \
+            ("{}", json.dumps({"events": seq + 1}))
+    assert snapshot_differences(layout) == {}
 
 
 def test_new_data_another_project_or_another_dbt_run_build_everything(month_copy, monkeypatch):

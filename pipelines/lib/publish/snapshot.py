@@ -13,7 +13,10 @@ the published file recorded for it is carried over as it is (a quiet night keeps
 `customers`, `orders`...). A history table (one row set per night: `customer_traits`, the
 audience ledgers) copies again only the nights built since the published file's build
 (`nights_built_since`) and drops those the warehouse forgot; copying a year of traits every
-night would cost a year of rows. A warehouse view is copied as a table, and carried while its
+night would cost a year of rows. `events` (restated by record) copies again only the customer-days
+its builds since the published file logged as changed (`restated_customer_days`), unless a
+build since rewrote it whole: copying every event for a night's new ones would cost the history.
+A warehouse view is copied as a table, and carried while its
 build id and those of everything it reads are the published ones (`_view_builds`). `attribution`
 is a view over its two parts in both files: a quiet night copies only `attribution_markov`.
 Build ids are trusted only while no writer but the nightly build touched the warehouse since
@@ -32,7 +35,7 @@ import duckdb
 
 from pipelines.lib.layout import Layout
 from pipelines.lib.publish.gates import admit
-from pipelines.lib.warehouse.reuse import nights_built_since, table_builds
+from pipelines.lib.warehouse.reuse import customer_days_logged, customer_days_since, nights_built_since, table_builds
 
 STORAGE_VERSION = "v1.2.0"
 # The contract's tables first, then the marts analysts asked for.
@@ -46,6 +49,8 @@ TABLES = ("customers", "identity_map", "events", "orders", "customer_traits", "a
 # Tables the snapshot holds as a view over parts it copies, as the warehouse builds them
 # (models/attribution/attribution.sql): the parts change on different nights.
 UNIONS = {"attribution": ("attribution_by_path", "attribution_markov")}
+# Tables whose builds log the customer-days they change (dbt_project/macros/customer_days.sql).
+BY_CUSTOMER_DAY = ("events",)
 
 
 def snapshot_path(layout: Layout) -> Path:
@@ -99,7 +104,7 @@ def publish_snapshot(layout: Layout, night: date, run_id: str) -> dict[str, int]
         leftover.unlink(missing_ok=True)
     nodes = _manifest_nodes(layout.warehouse.parent / "dbt")
     docs, history = _descriptions(nodes), _history_tables(nodes)
-    published = _published_builds(target)
+    published, published_days = _published_state(target)
     rows: dict[str, int] = {}
     try:
         with duckdb.connect() as con:
@@ -117,21 +122,28 @@ def publish_snapshot(layout: Layout, night: date, run_id: str) -> dict[str, int]
             by_night = {t: nights for t in TABLES if t in base and t in history and t not in carried
                         and builds.get(t) and published.get(t)
                         and (nights := nights_built_since(con, "w", published[t])) is not None}
+            # only along the build chain (an erasure breaks it: the rows it removed are in no log)
+            by_days = {t: days for t in BY_CUSTOMER_DAY if t in base and t not in carried
+                       and builds.get(t) and published.get(t) and t in published_days
+                       and nights_built_since(con, "w", published[t]) is not None
+                       and (days := customer_days_since(con, "w", t, published_days[t])) is not None}
             # Only then start from the published file: a dropped table's blocks keep its old bytes
             # until reused, and after an erasure (which empties `build_state` and starts a new
             # build chain) nothing is carried, so the file is written from scratch without the person.
-            if carried or by_night:
+            if carried or by_night or by_days:
                 shutil.copyfile(target, scratch)
             con.execute(f"ATTACH '{scratch}' AS s (STORAGE_VERSION '{STORAGE_VERSION}')")
             held = {r[0] for r in con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = 's'").fetchall()}
             carried &= held
             by_night = {t: nights for t, nights in by_night.items() if t in held and _same_columns(con, t)}
+            by_days = {t: days for t, days in by_days.items() if t in held and _same_columns(con, t)}
             for view in {r[0] for r in con.execute(
                     "SELECT view_name FROM duckdb_views() WHERE database_name = 's'").fetchall()}:
                 con.execute(f'DROP VIEW s."{view}"')
-            for table in held - carried - set(by_night):
+            for table in held - carried - set(by_night) - set(by_days):
                 con.execute(f'DROP TABLE s."{table}"')
+            copied_days: dict[str, int] = {}
             for table in TABLES:
                 if table not in present:
                     continue
@@ -142,16 +154,23 @@ def publish_snapshot(layout: Layout, night: date, run_id: str) -> dict[str, int]
                     if table in by_night and not _copy_nights(con, table, by_night[table]):
                         del by_night[table]
                         con.execute(f'DROP TABLE s."{table}"')
-                    if table not in by_night:
+                    if table in by_days and (copied := _copy_customer_days(con, table, by_days[table])) is not None:
+                        copied_days[table] = copied
+                    elif table in by_days:
+                        con.execute(f'DROP TABLE s."{table}"')
+                    if table not in by_night and table not in copied_days:
                         con.execute(f'CREATE TABLE s."{table}" AS SELECT * FROM w."{table}"')
                     _describe(con, table, docs.get(table, ("", {})))
                 [(rows[table],)] = con.execute(f'SELECT count(*) FROM s."{table}"').fetchall()
             con.execute("CREATE TABLE s._snapshot AS SELECT ?::DATE AS as_of_date, ? AS run_id, "
                         "?::JSON AS table_rows, ?::JSON AS table_builds, ?::VARCHAR[] AS carried_over, "
-                        "?::JSON AS copied_nights",
+                        "?::JSON AS copied_nights, ?::JSON AS copied_customer_days, ?::JSON AS customer_days_read",
                         [night, run_id, json.dumps(rows),
                          json.dumps({t: builds[t] for t in rows if t in builds}), sorted(carried),
-                         json.dumps({t: [str(n) for n in nights] for t, nights in sorted(by_night.items())})])
+                         json.dumps({t: [str(n) for n in nights] for t, nights in sorted(by_night.items())}),
+                         json.dumps(copied_days),
+                         json.dumps({t: seq for t in BY_CUSTOMER_DAY if t in rows
+                                     and (seq := customer_days_logged(con, "w", t)) is not None})])
             con.execute("DETACH s")
         with open(scratch, "rb+") as f:
             os.fsync(f.fileno())
@@ -180,10 +199,26 @@ def _copy_nights(con: duckdb.DuckDBPyConnection, table: str, nights: list) -> bo
     con.execute(f'DELETE FROM s."{table}" WHERE as_of_date IN {built} '
                 f'OR as_of_date NOT IN (SELECT DISTINCT as_of_date FROM w."{table}")', [nights])
     con.execute(f'INSERT INTO s."{table}" SELECT * FROM w."{table}" WHERE as_of_date IN {built}', [nights])
-    per_night = "SELECT as_of_date, count(*) FROM {}.\"{}\" GROUP BY ALL"
-    [(differ,)] = con.execute(f"SELECT count(*) FROM (({per_night.format('s', table)} EXCEPT "
-                              f"{per_night.format('w', table)}) UNION ALL ({per_night.format('w', table)} "
-                              f"EXCEPT {per_night.format('s', table)}))").fetchall()
+    return _same_counts(con, table, "as_of_date")
+
+
+def _copy_customer_days(con: duckdb.DuckDBPyConnection, table: str, days: str) -> int | None:
+    """Bring a table restated by record up to date from the customer-days its builds logged
+    (`days`, a query): those customer-days copied again. The number of customer-days, or None
+    (copy it whole) when the rows per business day then differ from the warehouse's."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE changed_days AS SELECT DISTINCT customer_id, business_date FROM ({days})")
+    match = "(customer_id, business_date) IN (SELECT customer_id, business_date FROM changed_days)"
+    con.execute(f'DELETE FROM s."{table}" WHERE {match}')
+    con.execute(f'INSERT INTO s."{table}" SELECT * FROM w."{table}" WHERE {match}')
+    [(copied,)] = con.execute("SELECT count(*) FROM changed_days").fetchall()
+    return copied if _same_counts(con, table, "business_date") else None
+
+
+def _same_counts(con: duckdb.DuckDBPyConnection, table: str, by: str) -> bool:
+    """The snapshot's table has the warehouse's number of rows for each value of `by`."""
+    counts = f"SELECT {by}, count(*) FROM {{}}.\"{table}\" GROUP BY ALL"
+    [(differ,)] = con.execute(f"SELECT count(*) FROM (({counts.format('s')} EXCEPT {counts.format('w')}) "
+                              f"UNION ALL ({counts.format('w')} EXCEPT {counts.format('s')}))").fetchall()
     return differ == 0
 
 
@@ -225,11 +260,12 @@ def _describe(con: duckdb.DuckDBPyConnection, table: str, doc: tuple[str, dict[s
             con.execute(f'COMMENT ON COLUMN s."{table}"."{column}" IS {_quoted(text)}')
 
 
-def _published_builds(path: Path) -> dict[str, str]:
-    """The build id of each table the published file holds, as it recorded them; empty when there
-    is no file to start from (none, unreadable, another storage version, or from before build ids)."""
+def _published_state(path: Path) -> tuple[dict[str, str], dict[str, int]]:
+    """The build id of each table the published file holds, and the last customer-days log entry
+    its tables restated by record reflect, as it recorded them; empty when there is no file to
+    start from (none, unreadable, another storage version, or from before build ids)."""
     if not path.exists():
-        return {}
+        return {}, {}
     try:
         with duckdb.connect(str(path), read_only=True) as con:
             [(version,)] = con.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
@@ -237,8 +273,9 @@ def _published_builds(path: Path) -> dict[str, str]:
             columns = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() "
                                                  "WHERE table_name = '_snapshot'").fetchall()}
             if not (version or "").startswith(STORAGE_VERSION) or "table_builds" not in columns:
-                return {}
-            [(builds,)] = con.execute("SELECT table_builds FROM _snapshot").fetchall()
+                return {}, {}
+            [(builds, read)] = con.execute("SELECT table_builds, " + (
+                "customer_days_read" if "customer_days_read" in columns else "NULL") + " FROM _snapshot").fetchall()
     except duckdb.Error:
-        return {}
-    return json.loads(builds) if builds else {}
+        return {}, {}
+    return (json.loads(builds) if builds else {}), (json.loads(read) if read else {})
