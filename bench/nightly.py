@@ -1,6 +1,6 @@
 """`make bench`: what a night costs end to end, in the three shapes a data engineer meets.
 
-    python -m bench.nightly --events 1000000 [--days 30] [--keep]
+    python -m bench.nightly --events 1000000 [--days 100] [--keep]
 
 Generates `days` nights of about `events` events in all (generation is not timed), then runs
 through `cdp run` (Dagster, dbt, gates, publishing; one process tree):
@@ -23,6 +23,7 @@ import duckdb
 from bench.ingest import _machine, world_options
 from bench.measure import Measurement, measure, scratch
 from bench.steps import breakdown
+from pipelines.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 START = date(2026, 1, 1)
@@ -36,7 +37,7 @@ def _figures(run: Measurement, floor: Measurement, rows: int, steps: dict[str, f
 
 
 def main() -> int:
-    opts, customers = world_options(__doc__, days=30)
+    opts, customers = world_options(__doc__, days=100)
     last, quiet = START + timedelta(days=opts.days - 1), START + timedelta(days=opts.days)
     with scratch("nightly", opts.keep) as work:
         cdp = str(Path(sys.executable).parent / "cdp")
@@ -55,7 +56,8 @@ def main() -> int:
                            cwd=str(REPO))
 
         result = {"date": date.today().isoformat(), "machine": _machine(), "events_requested": opts.events,
-                  "customers": customers, "days": opts.days}
+                  "customers": customers, "days": opts.days,
+                  "duckdb_memory_limit": Settings.from_env(work).duckdb_memory_limit}
         out = REPO / "bench" / "results" / f"{result['date']}-nightly-{opts.events}.json"
 
         def record(name: str, figures: dict) -> None:

@@ -24,7 +24,7 @@ class LakeResource(dg.ConfigurableResource):
     """Where the landing zone, lake and quarantine are, and how much DuckDB may use."""
 
     data_dir: str
-    duckdb_memory_limit: str = "4GB"
+    duckdb_memory_limit: str = SETTINGS.duckdb_memory_limit
     duckdb_threads: int = 2
     duckdb_spill_dir: str = ""
 
