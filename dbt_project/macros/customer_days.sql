@@ -66,20 +66,29 @@ where model = '{{ this.identifier }}'
   and seq <= (select max(seq) from {{ customer_days_log() }} where model = '{{ this.identifier }}') - {{ keep_builds() }};
 {%- endmacro %}
 
-{#- Consumer: the config of a table derived per customer-day from `parent`, restated by the log. -#}
-{% macro restated_by_customer_day(parent) -%}
+{#- Consumer: the config of a table derived per customer-day from `parent`, restated by the log.
+    Its day column is `day_column`; a row of day D may depend on the customer's rows of `parent`
+    up to `days_after` days later (a funnel entry on its next steps), so a changed customer-day
+    restates the rows of the `days_after` days before it too. A change of one of `vars` (part of
+    its code's digest) restates everything. -#}
+{% macro restated_by_customer_day(parent, day_column='business_date', days_after=0, vars=[]) -%}
 {{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'restate_customer_days',
                   'on_schema_change': 'sync_all_columns', 'tags': ['incremental'],
                   'post_hook': "{{ record_read_customer_days() }}",
-                  'meta': {'customer_days_of': parent}}) }}
+                  'meta': {'customer_days_of': parent, 'day_column': day_column, 'days_after': days_after,
+                           'restate': {'vars': vars}}}) }}
 {%- endmacro %}
 
-{#- The customer-days to derive again tonight, as a predicate over `customer_id` and
-    `business_date` (prefixed by `alias`); `true` on a first build, a full refresh, changed code,
-    a rebuilt parent or a log that lost entries this table needed. -#}
-{% macro restated_customer_days(alias='') -%}
+{#- The customer-days to derive again tonight, as a predicate over `customer_id` and the table's
+    day column (or `day_column`: the parent's, to select the rows to read), prefixed by `alias`;
+    `true` on a first build, a full refresh, changed code, a rebuilt parent or a log that lost
+    entries this table needed. -#}
+{% macro restated_customer_days(alias='', day_column=none) -%}
 {%- if not execute or not is_incremental() -%}{{ return('true') }}{%- endif -%}
-{%- set parent = config.get('meta')['customer_days_of'] -%}
+{%- set meta = config.get('meta') -%}
+{%- set parent = meta['customer_days_of'] -%}
+{%- set day_column = day_column or meta.get('day_column', 'business_date') -%}
+{%- set days_after = meta.get('days_after', 0) | int -%}
 {%- set stored = run_query("select source, version from " ~ this.schema ~ ".delivery_loads where model = '"
                            ~ this.identifier ~ "' and source in ('inputs', 'customer_days')") -%}
 {%- set versions = {} -%}
@@ -94,8 +103,13 @@ where model = '{{ this.identifier }}'
                         ~ customer_days_log() ~ " where model = '" ~ parent ~ "'") -%}
 {%- set everything, first, last = log.rows[0] -%}
 {%- if everything > 0 or (first > 0 and first > read + 1) or last < read -%}{{ return('true') }}{%- endif -%}
-{{ return("(" ~ alias ~ "customer_id, " ~ alias ~ "business_date) in (select customer_id, business_date from "
-          ~ customer_days_log() ~ " where model = '" ~ parent ~ "' and seq > " ~ read ~ ")") }}
+{%- set logged = "select customer_id, business_date from " ~ customer_days_log() ~ " where model = '" ~ parent
+                  ~ "' and seq > " ~ read -%}
+{%- if days_after > 0 -%}
+    {%- set logged = "select distinct l.customer_id, l.business_date - cast(d.n as integer) as business_date from ("
+                     ~ logged ~ ") l cross join range(0, " ~ (days_after + 1) ~ ") as d(n)" -%}
+{%- endif -%}
+{{ return("(" ~ alias ~ "customer_id, " ~ alias ~ day_column ~ ") in (" ~ logged ~ ")") }}
 {%- endmacro %}
 
 {#- Consumer: what the table has read (its code's digest and the log's last sequence). -#}

@@ -73,10 +73,10 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
                                                         Difference("touchpoints", 1, 1),
                                                         Difference("traits_engagement_days", 1, 1)])
     assert query(data_dir, "SELECT DISTINCT model FROM delivery_loads ORDER BY 1") == [
-        (m,) for m in ["events", "identity_occurrences", *BY_DELIVERY, "traits_engagement_day_values",
-                       "traits_engagement_days"]]
-    # the parts read the customer-days `events` logged: each of its builds since they were made
-    for model in ("traits_engagement_day_values", "traits_engagement_days"):
+        (m,) for m in ["events", "funnel_steps", "identity_occurrences", *BY_DELIVERY,
+                       "traits_engagement_day_values", "traits_engagement_days"]]
+    # the parts and the funnel read the customer-days `events` logged: each of its builds since
+    for model in ("funnel_steps", "traits_engagement_day_values", "traits_engagement_days"):
         assert query(data_dir, "SELECT source, version FROM delivery_loads WHERE model = ? AND source = 'customer_days'",
                      model) == query(data_dir, "SELECT 'customer_days', max(seq)::varchar FROM restated_customer_days "
                                                "WHERE model = 'events'")
