@@ -8,6 +8,7 @@ through `cdp run` (Dagster, dbt, gates, publishing; one process tree):
 - incremental night: the last night alone (about 1/days of the data is new);
 - quiet night: the next night, which has no delivery at all (the windows move on).
 Each next to its floor: DuckDB reading the same raw files once into Parquet (`bench.floor`).
+With `--keep`, the world after the full refresh is saved for `bench.replay` (the incremental night again).
 Seconds by step come from Dagster's run history (`bench.steps`). Writes `bench/results/<date>-nightly-<events>.json`.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ import duckdb
 
 from bench.ingest import _machine, world_options
 from bench.measure import Measurement, measure, scratch
+from bench.replay import save_state
 from bench.steps import breakdown
 from pipelines.settings import Settings
 
@@ -71,6 +73,8 @@ def main() -> int:
         full_rows = rows_read(f"< DATE '{last}'")
         record("full_refresh", _figures(full, floor(*(str(START + timedelta(days=i)) for i in range(opts.days - 1))),
                                         full_rows, breakdown(work, opts.days - 1)))
+        if opts.keep:          # for `bench.replay`: the incremental night again, on any commit or setting
+            save_state(work, last.isoformat())
         incremental = measure([cdp, "run", "--data-dir", str(work), "--date", last.isoformat()], env)
         incremental_rows = rows_read(f"= DATE '{last}'")
         record("incremental_night", _figures(incremental, floor(last.isoformat()), incremental_rows,
