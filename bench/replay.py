@@ -1,10 +1,11 @@
-"""Replay the incremental night of a kept nightly bench world, as often as needed.
+"""Replay the incremental and quiet nights of a kept nightly bench world, as often as needed.
 
     python -m bench.replay WORLD
 
 `bench.nightly --keep` saves the world as it stood after the full refresh in
-`WORLD/after_full_refresh`. This copies that state to `WORLD/replay`, runs the next night through
-`cdp run` and prints its wall time, peak memory, seconds by step and slowest models: two
+`WORLD/after_full_refresh`. This copies that state to `WORLD/replay`, runs the next two nights
+through `cdp run` (the last delivery, then a night without one) and prints each one's wall time,
+peak memory, seconds by step and slowest models: two
 commits, or two settings (`CDP_DUCKDB_MEMORY_LIMIT`, `CDP_DUCKDB_THREADS`), compared on the same
 night without generating and ingesting the history again (at 10 M events, 20 minutes).
 """
@@ -15,6 +16,7 @@ import os
 import re
 import shutil
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 from bench.measure import measure
@@ -52,11 +54,13 @@ def main() -> int:
     shutil.rmtree(replay, ignore_errors=True)
     shutil.copytree(saved, replay, symlinks=True)
     env = {**os.environ, "CDP_DAGSTER_STORAGE": str(replay / ".dagster")}
-    run = measure([str(Path(sys.executable).parent / "cdp"), "run", "--data-dir", str(replay), "--date", night], env)
-    print(f"night {night}: {run.wall_s:.1f} s wall, {run.cpu_s:.0f} s CPU, peak {run.peak_tree_mib:,.0f} MiB")
-    print("seconds by step: " + ", ".join(f"{k} {v}" for k, v in breakdown(replay, 1).items()))
-    print("slowest models: " + ", ".join(f"{name} {s:.1f}" for name, s in
-                                         slowest_models(replay / "warehouse" / "dbt" / f"build-{night}.log")))
+    quiet = (date.fromisoformat(night) + timedelta(days=1)).isoformat()
+    for kind, day in (("incremental", night), ("quiet", quiet)):
+        run = measure([str(Path(sys.executable).parent / "cdp"), "run", "--data-dir", str(replay), "--date", day], env)
+        print(f"{kind} night {day}: {run.wall_s:.1f} s wall, {run.cpu_s:.0f} s CPU, peak {run.peak_tree_mib:,.0f} MiB")
+        print("  seconds by step: " + ", ".join(f"{k} {v}" for k, v in breakdown(replay, 1).items()))
+        print("  slowest models: " + ", ".join(f"{name} {s:.1f}" for name, s in
+                                               slowest_models(replay / "warehouse" / "dbt" / f"build-{day}.log")))
     return 0
 
 
