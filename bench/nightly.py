@@ -8,7 +8,7 @@ through `cdp run` (Dagster, dbt, gates, publishing; one process tree):
 - incremental night: the last night alone (about 1/days of the data is new);
 - quiet night: the next night, which has no delivery at all (the windows move on).
 Each next to its floor: DuckDB reading the same raw files once into Parquet (`bench.floor`).
-With `--keep`, the world after the full refresh is saved for `bench.replay` (the incremental night again).
+With `--keep`, the world after the full refresh is saved for `bench.replay` (those nights again).
 Seconds by step come from Dagster's run history (`bench.steps`). Writes `bench/results/<date>-nightly-<events>.json`.
 """
 from __future__ import annotations

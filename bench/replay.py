@@ -5,8 +5,7 @@
 `bench.nightly --keep` saves the world as it stood after the full refresh in
 `WORLD/after_full_refresh`. This copies that state to `WORLD/replay`, runs the next two nights
 through `cdp run` (the last delivery, then a night without one) and prints each one's wall time,
-peak memory, seconds by step and slowest models: two
-commits, or two settings (`CDP_DUCKDB_MEMORY_LIMIT`, `CDP_DUCKDB_THREADS`), compared on the same
+peak memory, seconds by step and slowest models: two commits, or two settings (`CDP_DUCKDB_MEMORY_LIMIT`, `CDP_DUCKDB_THREADS`), compared on the same
 night without generating and ingesting the history again (at 10 M events, 20 minutes).
 """
 from __future__ import annotations

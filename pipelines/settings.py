@@ -11,7 +11,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 def default_memory_limit() -> str:
     """Half the memory this process may use (the machine's, or its container's when that is less):
     room for DuckDB's working set without spilling, and for dbt, Dagster and the OS beside it.
-    4 GB on a 24 GiB machine made the 1% night's `customer_touchpoints` spill 1 GB: 32 s, 18 s at 10 GB."""
+    At 10 M events `customer_touchpoints` alone spilled 1 GB at 4 GB (23.9 s; 14.6 s at 11 GB), though
+    a whole night measured the same at both (README, "1% nights"): the larger query sizes ahead need it."""
     available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     try:
         container = Path("/sys/fs/cgroup/memory.max").read_text().strip()

@@ -79,7 +79,9 @@ where model = '{{ this.identifier }}'
                            'restate': {'vars': vars}}}) }}
 {%- endmacro %}
 
-{#- The customer-days to derive again tonight, as a predicate over `customer_id` and the table's
+{#- (The analyst snapshot reads the log by the same rules: `customer_days_since` in
+    pipelines/lib/warehouse/reuse.py.)
+    The customer-days to derive again tonight, as a predicate over `customer_id` and the table's
     day column (or `day_column`: the parent's, to select the rows to read), prefixed by `alias`;
     `true` on a first build, a full refresh, changed code, a rebuilt parent or a log that lost
     entries this table needed. -#}
