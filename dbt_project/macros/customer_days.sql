@@ -79,24 +79,34 @@ where model = '{{ this.identifier }}'
                            'restate': {'vars': vars}}}) }}
 {%- endmacro %}
 
+{#- Consumer: the config of a table derived per customer from `parent` (any of a customer's rows
+    may depend on all of their rows of `parent`), restated whole customer by whole customer: the
+    model selects the customers to derive again (`logged_customer_days` and whatever else it
+    depends on) and gives each of them at least one row, so that the delete by `customer_id`
+    takes out their old rows. A change of one of `seeds` or `vars` restates everything. Not tagged
+    `incremental`: such bookkeeping rows differ from a full refresh's, so the audit compares the
+    view that publishes the table. -#}
+{% macro restated_by_customer(parent, seeds=[], vars=[]) -%}
+{{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'delete+insert', 'unique_key': 'customer_id',
+                  'on_schema_change': 'sync_all_columns',
+                  'post_hook': "{{ record_read_customer_days() }}",
+                  'meta': {'customer_days_of': parent, 'restate': {'seeds': seeds, 'vars': vars}}}) }}
+{%- endmacro %}
+
 {#- (The analyst snapshot reads the log by the same rules: `customer_days_since` in
     pipelines/lib/warehouse/reuse.py.)
-    The customer-days to derive again tonight, as a predicate over `customer_id` and the table's
-    day column (or `day_column`: the parent's, to select the rows to read), prefixed by `alias`;
-    `true` on a first build, a full refresh, changed code, a rebuilt parent or a log that lost
-    entries this table needed. -#}
-{% macro restated_customer_days(alias='', day_column=none) -%}
-{%- if not execute or not is_incremental() -%}{{ return('true') }}{%- endif -%}
-{%- set meta = config.get('meta') -%}
-{%- set parent = meta['customer_days_of'] -%}
-{%- set day_column = day_column or meta.get('day_column', 'business_date') -%}
-{%- set days_after = meta.get('days_after', 0) | int -%}
+    The customer-days `parent` logged since this table last read its log, as a query of
+    (customer_id, business_date); none when everything is to be derived again: on a first build,
+    a full refresh, changed code, a rebuilt parent or a log that lost entries this table needed. -#}
+{% macro logged_customer_days() -%}
+{%- if not execute or not is_incremental() -%}{{ return(none) }}{%- endif -%}
+{%- set parent = config.get('meta')['customer_days_of'] -%}
 {%- set stored = run_query("select source, version from " ~ this.schema ~ ".delivery_loads where model = '"
                            ~ this.identifier ~ "' and source in ('inputs', 'customer_days')") -%}
 {%- set versions = {} -%}
 {%- for row in stored.rows -%}{%- do versions.update({row[0]: row[1]}) -%}{%- endfor -%}
 {%- if versions.get('inputs') != inputs_version() or versions.get('customer_days') is none -%}
-    {{ return('true') }}
+    {{ return(none) }}
 {%- endif -%}
 {%- set read = versions['customer_days'] | int -%}
 {#- pending "everything" rows, the first pending sequence, and the last one logged -#}
@@ -104,9 +114,20 @@ where model = '{{ this.identifier }}'
                         ~ "coalesce(min(seq) filter (where seq > " ~ read ~ "), 0), coalesce(max(seq), 0) from "
                         ~ customer_days_log() ~ " where model = '" ~ parent ~ "'") -%}
 {%- set everything, first, last = log.rows[0] -%}
-{%- if everything > 0 or (first > 0 and first > read + 1) or last < read -%}{{ return('true') }}{%- endif -%}
-{%- set logged = "select customer_id, business_date from " ~ customer_days_log() ~ " where model = '" ~ parent
-                  ~ "' and seq > " ~ read -%}
+{%- if everything > 0 or (first > 0 and first > read + 1) or last < read -%}{{ return(none) }}{%- endif -%}
+{{ return("select customer_id, business_date from " ~ customer_days_log() ~ " where model = '" ~ parent
+          ~ "' and seq > " ~ read) }}
+{%- endmacro %}
+
+{#- The customer-days to derive again tonight (`logged_customer_days`), as a predicate over
+    `customer_id` and the table's day column (or `day_column`: the parent's, to select the rows
+    to read), prefixed by `alias`; `true` when everything is. -#}
+{% macro restated_customer_days(alias='', day_column=none) -%}
+{%- set logged = logged_customer_days() -%}
+{%- if logged is none -%}{{ return('true') }}{%- endif -%}
+{%- set meta = config.get('meta') -%}
+{%- set day_column = day_column or meta.get('day_column', 'business_date') -%}
+{%- set days_after = meta.get('days_after', 0) | int -%}
 {%- if days_after > 0 -%}
     {%- set logged = "select distinct l.customer_id, l.business_date - cast(d.n as integer) as business_date from ("
                      ~ logged ~ ") l cross join range(0, " ~ (days_after + 1) ~ ") as d(n)" -%}

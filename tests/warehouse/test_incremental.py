@@ -27,6 +27,35 @@ def loaded(data_dir, table: str) -> dict:
     return dict(query(data_dir, f"SELECT delivery_date, count(*) FROM {table} GROUP BY 1"))
 
 
+def deliver_a_late_ad_click(data_dir) -> str:
+    """A mini-program visit on LAST - 2 that carries an ad's click id, by the customer (with such
+    visits) whose events ended first, and the ad platform's log of that click one delivery
+    later, from a device nobody is known by: only the click id ties the campaign to the visit.
+    Written into the lake as deliveries the warehouse has not loaded yet. Returns the click id."""
+    layout = Layout(data_dir)
+    with duckdb.connect(str(layout.warehouse), read_only=True) as con:
+        [(landing,)] = con.execute(
+            "SELECT arg_min(click_id, (last_event, click_id)) FROM events JOIN (SELECT customer_id, "
+            "max(business_date) AS last_event FROM events GROUP BY 1) USING (customer_id) "
+            "WHERE source = 'miniprogram' AND click_id IS NOT NULL AND customer_id <> 'anonymous' "
+            ).fetchall()
+    visit_day, log_day = LAST - timedelta(days=2), LAST - timedelta(days=1)
+    for entity, day, row in (
+            ("miniprogram/events", visit_day,
+             f"SELECT * REPLACE ('late-click' AS gdt_vid, TIMESTAMP '{visit_day} 02:00:00' AS occurred_at) "
+             f"FROM read_parquet('{layout.lake}/miniprogram/events/*/*.parquet', hive_partitioning = false) "
+             f"WHERE gdt_vid = '{landing}' ORDER BY _source_file, _source_line LIMIT 1"),
+            ("ads/clicks", log_day,
+             f"SELECT * REPLACE ('late-click' AS click_id, 'late-campaign' AS campaign_id, 'late-creative' AS creative_id, "
+             f"NULL AS device_id, TIMESTAMP '{visit_day} 01:59:00' AS occurred_at) "
+             f"FROM read_parquet('{layout.lake}/ads/clicks/*/*.parquet', hive_partitioning = false) "
+             f"WHERE click_id IS NOT NULL ORDER BY _source_file, _source_line LIMIT 1")):
+        partition = layout.lake / entity / f"delivery_date={day}"
+        assert partition.is_dir()
+        duckdb.execute(f"COPY ({row}) TO '{partition}/part-late-click.parquet'")
+    return "late-click"
+
+
 def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_deliveries_alone(month_copy):
     data_dir, settings = month_copy
     # replay an earlier night: the later deliveries leave the incremental tables
@@ -60,6 +89,9 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
                     "(last_touch, customer_id)) FROM (SELECT customer_id, max(touched_at) AS last_touch "
                     "FROM touchpoints GROUP BY 1)))")
     assert marked == 1
+    # a customer's touch gets its campaign from an ad log delivered after the visit: the customer
+    # has no event that night, yet their touches are derived again
+    late_click = deliver_a_late_ad_click(data_dir)
     for night in (LAST - timedelta(days=2), LAST - timedelta(days=1), LAST):
         out = dbt_build(data_dir, str(night))
         assert "incremental model main.stg_app__events" in out and "incremental model main.events" in out
@@ -67,16 +99,18 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
     assert query(data_dir, "SELECT count(*) FROM events WHERE page_url = 'marked'") == [(1,)]
     assert query(data_dir, "SELECT customer_id FROM events WHERE event_id = ?", event) == [(customer,)]
     assert query(data_dir, "SELECT count(*) FROM touchpoints WHERE channel = 'marked'") == [(1,)]
+    assert query(data_dir, "SELECT campaign_id, creative_id FROM touchpoints WHERE click_id = ?", late_click) == [
+        ("late-campaign", "late-creative")]
     assert built_night(Layout(data_dir).warehouse) == LAST
     # the audit sees the hand-made changes, and nothing else
     assert full_refresh_differences(settings) == (LAST, [Difference("events", 1, 1), Difference("stg_app__events", 1, 1),
                                                         Difference("touchpoints", 1, 1),
                                                         Difference("traits_engagement_days", 1, 1)])
     assert query(data_dir, "SELECT DISTINCT model FROM delivery_loads ORDER BY 1") == [
-        (m,) for m in ["events", "funnel_steps", "identity_occurrences", *BY_DELIVERY,
+        (m,) for m in ["customer_touchpoints", "events", "funnel_steps", "identity_occurrences", *BY_DELIVERY,
                        "traits_engagement_day_values", "traits_engagement_days"]]
-    # the parts and the funnel read the customer-days `events` logged: each of its builds since
-    for model in ("funnel_steps", "traits_engagement_day_values", "traits_engagement_days"):
+    # the parts, the funnel and the touches read the customer-days `events` logged: each of its builds since
+    for model in ("customer_touchpoints", "funnel_steps", "traits_engagement_day_values", "traits_engagement_days"):
         assert query(data_dir, "SELECT source, version FROM delivery_loads WHERE model = ? AND source = 'customer_days'",
                      model) == query(data_dir, "SELECT 'customer_days', max(seq)::varchar FROM restated_customer_days "
                                                "WHERE model = 'events'")

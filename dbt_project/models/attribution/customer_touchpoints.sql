@@ -1,12 +1,14 @@
-{{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'delete+insert', 'unique_key': 'customer_id',
-                  'on_schema_change': 'fail'}) }}
+{{ restated_by_customer('events', seeds=['touch_modes'], vars=['touch_session_minutes']) }}
 -- Each customer's marketing touches (the view `touchpoints` publishes them), restated per
--- customer: a customer's touches depend only on that customer's candidate events below (their
--- click ids' first sighting and the ad log's campaign included), so a night derives again only
--- the customers whose candidate events changed, found by a digest of them (`inputs_digest`,
--- with the session gap and this model's code), and keeps the others' touches. A customer left
--- with no candidate event keeps one row without a touch (touch_id null) holding the digest, so
--- the deletion of their touches is itself stored.
+-- customer (macros/customer_days.sql): a customer's touches depend only on that customer's
+-- candidate events below, so a night derives again only the customers whose candidate events
+-- may have changed, and keeps the others' touches. Those are the customers of the customer-days
+-- `events` logged, and the customers whose events' click ids now fold or resolve otherwise (a
+-- click id's first sighting, which another customer's event can move, and the ad log's campaign
+-- and creative for it, which arrive with the ad platform's delivery, not the event's): a digest
+-- of those per customer (`clicks_digest`) finds them without reading every event's inputs. A
+-- restated customer left without a touch keeps one row without a touch (touch_id null), which
+-- holds their digest or stands for the deletion of their touches.
 --
 -- Which events are touches, and click or view, comes from the seed `touch_modes`. A touch is
 -- usually several events: every page of a visit from an ad carries the ad's tags, an
@@ -91,28 +93,40 @@ all_candidates as (
     left join click_firsts f on f.click_id = c.click_id
 ),
 
-inputs as (
-    select customer_id,
-        hash(bit_xor(hash(event_id, occurred_at, business_date, source, channel, touchpoint, campaign_id,
-                          creative_id, article_id, room_id, guide_id, store_id, click_id, touch_mode,
-                          is_direct, touch_key, fold_at)),
-             count(*), '{{ local_md5(model.raw_code ~ gap) }}') as inputs_digest
+-- What the customer-days log cannot say: how each of the customer's events with a click id folds
+-- and which campaign and creative the ad log gives it.
+click_digests as (
+    select customer_id, hash(bit_xor(hash(event_id, fold_at, campaign_id, creative_id)), count(*)) as clicks_digest
     from all_candidates
+    where click_id is not null
     group by customer_id
 ),
 
--- The customers derived tonight: all on a first build, else those whose digest changed (new,
--- gone or different candidate events).
-restated as (
-{%- if is_incremental() %}
-    select coalesce(i.customer_id, s.customer_id) as customer_id, i.inputs_digest
-    from inputs i
-    full join (select customer_id, any_value(inputs_digest) as inputs_digest from {{ this }} group by customer_id) s
-        using (customer_id)
-    where i.inputs_digest is distinct from s.inputs_digest
+-- The customers derived tonight: all on a first build or when the log cannot say (then also those
+-- stored, whose touches may all be gone); else the logged ones and those whose digest changed.
+{%- set logged = logged_customer_days() %}
+restated_customers as (
+{%- if not is_incremental() %}
+    select distinct customer_id from all_candidates
+{%- elif logged is none %}
+    select customer_id from all_candidates
+    union
+    select customer_id from {{ this }}
 {%- else %}
-    select customer_id, inputs_digest from inputs
+    select customer_id from ({{ logged }}) where customer_id <> 'anonymous'
+    union
+    select coalesce(d.customer_id, s.customer_id)
+    from click_digests d
+    full join (select customer_id, any_value(clicks_digest) as clicks_digest from {{ this }} group by customer_id) s
+        using (customer_id)
+    where d.clicks_digest is distinct from s.clicks_digest
 {%- endif %}
+),
+
+restated as (
+    select r.customer_id, d.clicks_digest
+    from restated_customers r
+    left join click_digests d using (customer_id)
 ),
 
 candidates as (
@@ -188,9 +202,13 @@ touches as (
     from direct_visits
 )
 
-select t.*, r.inputs_digest
+select t.*, r.clicks_digest
 from touches t join restated r using (customer_id)
 union all
 select null, r.customer_id, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-    r.inputs_digest
+    r.clicks_digest
 from restated r anti join touches t using (customer_id)
+{%- if is_incremental() %}
+-- (a row is needed to keep a digest, or to delete stored touches)
+where r.clicks_digest is not null or r.customer_id in (select customer_id from {{ this }})
+{%- endif %}
