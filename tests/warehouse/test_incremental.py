@@ -29,31 +29,34 @@ def loaded(data_dir, table: str) -> dict:
 
 def deliver_a_late_ad_click(data_dir) -> str:
     """A mini-program visit on LAST - 2 that carries an ad's click id, by the customer (with such
-    visits) whose events ended first, and the ad platform's log of that click one delivery
-    later, from a device nobody is known by: only the click id ties the campaign to the visit.
-    Written into the lake as deliveries the warehouse has not loaded yet. Returns the click id."""
+    visits) whose events ended first, and the ad platform's log of that click one delivery later.
+    The click id is placeholder text, which identity resolution ignores: the ad log's row belongs
+    to nobody, and only the click id ties its campaign to the visit. Added to the lake's files of
+    deliveries the warehouse has not loaded yet. Returns the click id."""
     layout = Layout(data_dir)
     with duckdb.connect(str(layout.warehouse), read_only=True) as con:
         [(landing,)] = con.execute(
             "SELECT arg_min(click_id, (last_event, click_id)) FROM events JOIN (SELECT customer_id, "
             "max(business_date) AS last_event FROM events GROUP BY 1) USING (customer_id) "
-            "WHERE source = 'miniprogram' AND click_id IS NOT NULL AND customer_id <> 'anonymous' "
-            ).fetchall()
+            "WHERE source = 'miniprogram' AND click_id IS NOT NULL AND customer_id <> 'anonymous'").fetchall()
+    click = "undefined"
     visit_day, log_day = LAST - timedelta(days=2), LAST - timedelta(days=1)
     for entity, day, row in (
             ("miniprogram/events", visit_day,
-             f"SELECT * REPLACE ('late-click' AS gdt_vid, TIMESTAMP '{visit_day} 02:00:00' AS occurred_at) "
+             f"SELECT * REPLACE ('{click}' AS gdt_vid, TIMESTAMP '{visit_day} 02:00:00' AS occurred_at) "
              f"FROM read_parquet('{layout.lake}/miniprogram/events/*/*.parquet', hive_partitioning = false) "
              f"WHERE gdt_vid = '{landing}' ORDER BY _source_file, _source_line LIMIT 1"),
             ("ads/clicks", log_day,
-             f"SELECT * REPLACE ('late-click' AS click_id, 'late-campaign' AS campaign_id, 'late-creative' AS creative_id, "
+             f"SELECT * REPLACE ('{click}' AS click_id, 'late-campaign' AS campaign_id, 'late-creative' AS creative_id, "
              f"NULL AS device_id, TIMESTAMP '{visit_day} 01:59:00' AS occurred_at) "
              f"FROM read_parquet('{layout.lake}/ads/clicks/*/*.parquet', hive_partitioning = false) "
              f"WHERE click_id IS NOT NULL ORDER BY _source_file, _source_line LIMIT 1")):
-        partition = layout.lake / entity / f"delivery_date={day}"
-        assert partition.is_dir()
-        duckdb.execute(f"COPY ({row}) TO '{partition}/part-late-click.parquet'")
-    return "late-click"
+        part = layout.lake / entity / f"delivery_date={day}" / "part-0.parquet"
+        grown = part.with_name("part-grown.parquet")
+        duckdb.execute(f"COPY (SELECT * FROM read_parquet('{part}', hive_partitioning = false) "
+                       f"UNION ALL ({row})) TO '{grown}'")
+        grown.replace(part)
+    return click
 
 
 def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_deliveries_alone(month_copy):
@@ -90,7 +93,7 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
                     "FROM touchpoints GROUP BY 1)))")
     assert marked == 1
     # a customer's touch gets its campaign from an ad log delivered after the visit: the customer
-    # has no event that night, yet their touches are derived again
+    # has no event that night, yet their touches are derived again (their click ids' digest)
     late_click = deliver_a_late_ad_click(data_dir)
     for night in (LAST - timedelta(days=2), LAST - timedelta(days=1), LAST):
         out = dbt_build(data_dir, str(night))

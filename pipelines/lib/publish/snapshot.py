@@ -16,6 +16,8 @@ audience ledgers) copies again only the nights built since the published file's 
 night would cost a year of rows. `events` (restated by record) copies again only the customer-days
 its builds since the published file logged as changed (`restated_customer_days`), unless a
 build since rewrote it whole: copying every event for a night's new ones would cost the history.
+`attribution_by_path` (restated per customer) copies again only the customers whose inputs'
+digest differs from the published rows' (`_copy_changed_customers`).
 A warehouse view is copied as a table, and carried while its
 build id and those of everything it reads are the published ones (`_view_builds`). `attribution`
 is a view over its two parts in both files: a quiet night copies only `attribution_markov`.
@@ -51,6 +53,9 @@ TABLES = ("customers", "identity_map", "events", "orders", "customer_traits", "a
 UNIONS = {"attribution": ("attribution_by_path", "attribution_markov")}
 # Tables whose builds log the customer-days they change (dbt_project/macros/customer_days.sql).
 BY_CUSTOMER_DAY = ("events",)
+# Tables restated per customer whose rows carry the digest of their customer's inputs
+# (`restated_by_customer_digest`, same file): customers whose digest differs are copied again.
+BY_CUSTOMER_DIGEST = ("attribution_by_path",)
 
 
 def snapshot_path(layout: Layout) -> Path:
@@ -127,10 +132,13 @@ def publish_snapshot(layout: Layout, night: date, run_id: str) -> dict[str, int]
                        and builds.get(t) and published.get(t) and t in published_days
                        and nights_built_since(con, "w", published[t]) is not None
                        and (days := customer_days_since(con, "w", t, published_days[t])) is not None}
+            by_digest = {t for t in BY_CUSTOMER_DIGEST if t in base and t not in carried
+                         and builds.get(t) and published.get(t)
+                         and nights_built_since(con, "w", published[t]) is not None}
             # Only then start from the published file: a dropped table's blocks keep its old bytes
             # until reused, and after an erasure (which empties `build_state` and starts a new
             # build chain) nothing is carried, so the file is written from scratch without the person.
-            if carried or by_night or by_days:
+            if carried or by_night or by_days or by_digest:
                 shutil.copyfile(target, scratch)
             con.execute(f"ATTACH '{scratch}' AS s (STORAGE_VERSION '{STORAGE_VERSION}')")
             held = {r[0] for r in con.execute(
@@ -138,12 +146,14 @@ def publish_snapshot(layout: Layout, night: date, run_id: str) -> dict[str, int]
             carried &= held
             by_night = {t: nights for t, nights in by_night.items() if t in held and _same_columns(con, t)}
             by_days = {t: days for t, days in by_days.items() if t in held and _same_columns(con, t)}
+            by_digest = {t for t in by_digest if t in held and _same_columns(con, t)}
             for view in {r[0] for r in con.execute(
                     "SELECT view_name FROM duckdb_views() WHERE database_name = 's'").fetchall()}:
                 con.execute(f'DROP VIEW s."{view}"')
-            for table in held - carried - set(by_night) - set(by_days):
+            for table in held - carried - set(by_night) - set(by_days) - by_digest:
                 con.execute(f'DROP TABLE s."{table}"')
             copied_days: dict[str, int] = {}
+            copied_customers: dict[str, int] = {}
             for table in TABLES:
                 if table not in present:
                     continue
@@ -158,19 +168,25 @@ def publish_snapshot(layout: Layout, night: date, run_id: str) -> dict[str, int]
                         copied_days[table] = copied
                     elif table in by_days:
                         con.execute(f'DROP TABLE s."{table}"')
-                    if table not in by_night and table not in copied_days:
+                    if table in by_digest and (copied := _copy_changed_customers(con, table)) is not None:
+                        copied_customers[table] = copied
+                    elif table in by_digest:
+                        con.execute(f'DROP TABLE s."{table}"')
+                    if table not in by_night and table not in copied_days and table not in copied_customers:
                         con.execute(f'CREATE TABLE s."{table}" AS SELECT * FROM w."{table}"')
                     _describe(con, table, docs.get(table, ("", {})))
                 [(rows[table],)] = con.execute(f'SELECT count(*) FROM s."{table}"').fetchall()
             con.execute("CREATE TABLE s._snapshot AS SELECT ?::DATE AS as_of_date, ? AS run_id, "
                         "?::JSON AS table_rows, ?::JSON AS table_builds, ?::VARCHAR[] AS carried_over, "
-                        "?::JSON AS copied_nights, ?::JSON AS copied_customer_days, ?::JSON AS customer_days_read",
+                        "?::JSON AS copied_nights, ?::JSON AS copied_customer_days, ?::JSON AS customer_days_read, "
+                        "?::JSON AS copied_customers",
                         [night, run_id, json.dumps(rows),
                          json.dumps({t: builds[t] for t in rows if t in builds}), sorted(carried),
                          json.dumps({t: [str(n) for n in nights] for t, nights in sorted(by_night.items())}),
                          json.dumps(copied_days),
                          json.dumps({t: seq for t in BY_CUSTOMER_DAY if t in rows
-                                     and (seq := customer_days_logged(con, "w", t)) is not None})])
+                                     and (seq := customer_days_logged(con, "w", t)) is not None}),
+                         json.dumps(copied_customers)])
             con.execute("DETACH s")
         with open(scratch, "rb+") as f:
             os.fsync(f.fileno())
@@ -214,6 +230,22 @@ def _copy_customer_days(con: duckdb.DuckDBPyConnection, table: str, days: str) -
     return copied if _same_counts(con, table, "business_date") else None
 
 
+def _copy_changed_customers(con: duckdb.DuckDBPyConnection, table: str) -> int | None:
+    """Bring a table restated per customer up to date: the customers whose inputs' digest differs
+    between the published table and the warehouse's, or who are in only one of them, copied
+    again. The number of customers, or None (copy it whole) when the rows per customer then
+    differ from the warehouse's."""
+    digests = f'SELECT DISTINCT customer_id, inputs_digest FROM {{}}."{table}"'
+    con.execute(f"CREATE OR REPLACE TEMP TABLE changed_customers AS SELECT DISTINCT customer_id FROM "
+                f"(({digests.format('s')} EXCEPT {digests.format('w')}) "
+                f"UNION ALL ({digests.format('w')} EXCEPT {digests.format('s')}))")
+    match = "customer_id IN (SELECT customer_id FROM changed_customers)"
+    con.execute(f'DELETE FROM s."{table}" WHERE {match}')
+    con.execute(f'INSERT INTO s."{table}" SELECT * FROM w."{table}" WHERE {match}')
+    [(copied,)] = con.execute("SELECT count(*) FROM changed_customers").fetchall()
+    return copied if _same_counts(con, table, "customer_id") else None
+
+
 def _same_counts(con: duckdb.DuckDBPyConnection, table: str, by: str) -> bool:
     """The snapshot's table has the warehouse's number of rows for each value of `by`."""
     counts = f"SELECT {by}, count(*) FROM {{}}.\"{table}\" GROUP BY ALL"
@@ -242,9 +274,13 @@ def _view_builds(nodes: list[dict], builds: dict[str, str], views: set[str]) -> 
 
 
 def _union(con: duckdb.DuckDBPyConnection, view: str, parts: tuple[str, ...]) -> None:
-    """The view over its parts, as in the warehouse. Table names stay unqualified: DuckDB looks
+    """The view over its parts, with the warehouse view's columns (a part's bookkeeping, such as
+    `attribution_by_path.inputs_digest`, stays out). Table names stay unqualified: DuckDB looks
     them up in the view's own file, whatever name an analyst attaches it under."""
-    con.execute(f'CREATE VIEW s."{view}" AS ' + " UNION ALL BY NAME ".join(f'SELECT * FROM "{p}"' for p in parts))
+    columns = ", ".join(f'"{c}"' for (c,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = 'w' AND table_name = ? "
+        "ORDER BY column_index", [view]).fetchall())
+    con.execute(f'CREATE VIEW s."{view}" AS ' + " UNION ALL ".join(f'SELECT {columns} FROM "{p}"' for p in parts))
 
 
 def _describe(con: duckdb.DuckDBPyConnection, table: str, doc: tuple[str, dict[str, str]], kind: str = "TABLE") -> None:

@@ -28,10 +28,10 @@ _NUMBERS = ("DOUBLE", "FLOAT", "REAL", "DECIMAL")
 _SORT_KEYS = ("STRUCT", "TUPLE")
 # DuckDB-only bookkeeping of incremental nights and reuse (Spark rebuilds those tables instead).
 DUCKDB_ONLY = frozenset({"delivery_loads", "build_state", "table_builds", "restated_customer_days"})
-# Bookkeeping of DuckDB's restated tables: `customer_touchpoints` keeps a digest of each
-# customer's inputs (a hash, whose function differs between engines) and a row without a touch
-# for a customer whose touches all went (Spark, rebuilding, has no such row): the touches compare.
-IGNORED = {"customer_touchpoints": ("clicks_digest",)}
+# Bookkeeping of DuckDB's restated tables: digests of each customer's inputs (hashes, whose
+# function differs between engines), and in `customer_touchpoints` a row without a touch for a
+# customer whose touches all went (Spark, rebuilding, has no such row): the touches compare.
+IGNORED = {"customer_touchpoints": ("clicks_digest",), "attribution_by_path": ("inputs_digest",)}
 ROWS = {"customer_touchpoints": "touch_id is not null"}
 
 
