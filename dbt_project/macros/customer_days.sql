@@ -154,3 +154,20 @@ delete from {{ target }} where {{ restated_customer_days() }};
 insert into {{ target }} ({{ columns }})
 select {{ columns }} from {{ arg_dict["temp_relation"] }}
 {%- endmacro %}
+
+{#- A table restated per customer by a digest of the customer's inputs (`attribution_by_path`):
+    each row holds its customer's `inputs_digest`; the model derives again the customers whose
+    digest changed and gives a customer with no inputs left one row with a null digest. The
+    strategy deletes the derived customers' rows and inserts the derived rows but those. -#}
+{% macro restated_by_customer_digest() -%}
+{{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'restate_customers',
+                  'on_schema_change': 'sync_all_columns', 'tags': ['incremental']}) }}
+{%- endmacro %}
+
+{% macro get_incremental_restate_customers_sql(arg_dict) -%}
+{%- set target = arg_dict["target_relation"] -%}
+{%- set columns = get_quoted_csv(arg_dict["dest_columns"] | map(attribute="name")) -%}
+delete from {{ target }} where customer_id in (select customer_id from {{ arg_dict["temp_relation"] }});
+insert into {{ target }} ({{ columns }})
+select {{ columns }} from {{ arg_dict["temp_relation"] }} where inputs_digest is not null
+{%- endmacro %}

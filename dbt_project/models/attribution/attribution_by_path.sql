@@ -1,3 +1,4 @@
+{{ restated_by_customer_digest() }}
 -- The credits of `attribution` (published contract §1) that a conversion's own path decides:
 -- every model but Markov, and the `unattributed` row of every model (Markov's included) for a
 -- conversion with no touch in its window. They change only when the path does, so a night
@@ -16,15 +17,52 @@
 -- One pass: per-path figures are hash aggregates joined back to the touches (no sort per
 -- model), every model's credit is a column of the same row, then UNPIVOT turns the columns into
 -- rows and drops the NULLs of touches a single-touch model passed over.
+-- Restated per customer (macros/customer_days.sql): a customer's credits depend only on their
+-- conversions and the touches that can claim them, so a night derives again only the customers
+-- whose rows of those differ from what their stored credits were derived from (`inputs_digest`,
+-- with this model's code and the settings it reads) and keeps the others'.
 {%- set half_life_seconds = var('attribution_half_life_days') * 86400 %}
+{%- set code = local_md5(model.raw_code ~ half_life_seconds ~ attribution_models() ~ attribution_lookbacks()
+                         ~ attribution_touch_modes()) %}
 
-with touches as (
+with inputs as (
+    select customer_id, hash(bit_xor(row_hash), count(*), '{{ code }}') as inputs_digest
+    from (
+        select customer_id,
+            hash(conversion_id, converted_at, conversion_date, revenue, lookback_days, touch_mode, channel,
+                 campaign_id, touch_id, touched_at, position, path_length, is_click, is_direct) as row_hash
+        from {{ ref('conversion_touches') }}
+        union all
+        select customer_id, hash(conversion_id, converted_at, business_date, revenue)
+        from {{ ref('conversions') }}
+    )
+    group by customer_id
+),
+
+-- The customers derived tonight: all on a first build, else those whose digest changed; one gone
+-- (no conversion left) has a null digest, and only its old rows are deleted.
+restated as (
+{%- if is_incremental() %}
+    select coalesce(i.customer_id, s.customer_id) as customer_id, i.inputs_digest
+    from inputs i
+    full join (select customer_id, any_value(inputs_digest) as inputs_digest from {{ this }} group by customer_id) s
+        using (customer_id)
+    where i.inputs_digest is distinct from s.inputs_digest
+{%- else %}
+    select customer_id, inputs_digest from inputs
+{%- endif %}
+),
+
+touches as (
     select
         t.conversion_id, t.customer_id, t.converted_at, t.conversion_date, t.revenue, t.lookback_days,
         t.touch_mode, t.channel, t.campaign_id, t.touch_id, t.touched_at, t.position, t.path_length,
         t.is_click, t.is_direct,
         pow(0.5, {{ seconds_between('t.touched_at', 't.converted_at') }} / {{ half_life_seconds }}) as decay_weight
     from {{ ref('conversion_touches') }} t
+    {%- if is_incremental() %}
+    where t.customer_id in (select customer_id from restated)
+    {%- endif %}
 ),
 
 -- one row per path and channel: how many of the path's touches the channel has
@@ -90,6 +128,9 @@ unattributed as (
     select c.conversion_id, c.customer_id, c.converted_at, c.business_date as conversion_date, c.revenue,
         m.model, l.lookback_days, tm.touch_mode
     from {{ ref('conversions') }} c
+    {%- if is_incremental() %}
+    semi join restated r using (customer_id)
+    {%- endif %}
     cross join {{ attribution_models() }} m
     cross join {{ attribution_lookbacks() }} l
     cross join {{ attribution_touch_modes() }} tm
@@ -97,14 +138,25 @@ unattributed as (
         using (conversion_id, lookback_days, touch_mode)
 )
 
-select
-    conversion_id, customer_id, converted_at, conversion_date, revenue, model, lookback_days, touch_mode,
-    channel, campaign_id, touch_id, touched_at, credit, credit * revenue as attributed_revenue
-from credits
-unpivot (credit for model in (first_touch, last_touch, last_non_direct, linear, position_based, time_decay, shapley))
-where credit > 0
+select c.*, r.inputs_digest
+from (
+    select
+        conversion_id, customer_id, converted_at, conversion_date, revenue, model, lookback_days, touch_mode,
+        channel, campaign_id, touch_id, touched_at, credit, credit * revenue as attributed_revenue
+    from credits
+    unpivot (credit for model in (first_touch, last_touch, last_non_direct, linear, position_based, time_decay, shapley))
+    where credit > 0
+    union all
+    select
+        conversion_id, customer_id, converted_at, conversion_date, revenue, model, lookback_days, touch_mode,
+        'unattributed', null, null, null, 1.0, revenue
+    from unattributed
+) c
+join restated r using (customer_id)
+{%- if is_incremental() %}
 union all
-select
-    conversion_id, customer_id, converted_at, conversion_date, revenue, model, lookback_days, touch_mode,
-    'unattributed', null, null, null, 1.0, revenue
-from unattributed
+-- a customer with no conversion left: a row that only makes the strategy delete their credits
+select null, r.customer_id, null, null, null, null, null, null, null, null, null, null, null, null, null
+from restated r
+where r.inputs_digest is null
+{%- endif %}
