@@ -39,13 +39,16 @@ with inputs as (
     group by customer_id
 ),
 
--- The customers derived tonight: all on a first build, else those whose digest changed; one gone
--- (no conversion left) has a null digest, and only its old rows are deleted.
+-- The customers derived tonight: all on a first build, else those whose digest changed (all, when
+-- the stored table predates the digest); one gone (no conversion left) has a null digest, and only
+-- its old rows are deleted.
 restated as (
 {%- if is_incremental() %}
+    {%- set stored = adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
     select coalesce(i.customer_id, s.customer_id) as customer_id, i.inputs_digest
     from inputs i
-    full join (select customer_id, any_value(inputs_digest) as inputs_digest from {{ this }} group by customer_id) s
+    full join (select customer_id, any_value({{ 'inputs_digest' if 'inputs_digest' in stored else 'null' }}) as inputs_digest
+               from {{ this }} group by customer_id) s
         using (customer_id)
     where i.inputs_digest is distinct from s.inputs_digest
 {%- else %}
