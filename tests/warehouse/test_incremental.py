@@ -105,6 +105,14 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
     assert query(data_dir, "SELECT campaign_id, creative_id FROM touchpoints WHERE click_id = ?", late_click) == [
         ("late-campaign", "late-creative")]
     assert built_night(Layout(data_dir).warehouse) == LAST
+    # a CRM member's registration keeps the snapshot that first carried them: tonight's snapshot
+    # of an unchanged member is no change to what `events` logs
+    [(registrations, redelivered)] = query(
+        data_dir, "SELECT count(*), count(*) FILTER (WHERE e.delivery_date <> f.first_delivery) FROM events e "
+                  "JOIN (SELECT member_id, min(delivery_date) AS first_delivery FROM read_parquet("
+                  f"'{Layout(data_dir).lake}/crm/members/*/part-0.parquet', hive_partitioning = true) GROUP BY 1) f "
+                  "ON f.member_id = e.record_id WHERE e.source = 'crm'")
+    assert registrations > 0 and redelivered == 0
     # the audit sees the hand-made changes, and nothing else
     assert full_refresh_differences(settings) == (LAST, [Difference("events", 1, 1), Difference("stg_app__events", 1, 1),
                                                         Difference("touchpoints", 1, 1),

@@ -1,6 +1,6 @@
 -- Every behaviour of every source in one shape, before customers and channels are attached.
 -- (source, record_id) names the record whose identifiers say who did it; delivery_date is the
--- delivery it was read from (a till order's first).
+-- delivery it was read from (a till order's first, a CRM member's first snapshot).
 {%- set app_web %}
     select source || ':' || record_id as event_id, source, record_id, cast(null as string) as customer_id,
         source_event, occurred_at, campaign_id, product_id, coalesce(revenue, price) as amount,
@@ -66,6 +66,7 @@ select 'service:' || record_id, source, record_id, null, 'ticket', created_at, n
 from {{ ref('stg_service__tickets') }}
 union all
 select 'crm:' || record_id, source, record_id, null, 'registered', registered_at, null, null,
-    null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, delivery_date
+    null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
+    first_delivered_on
 from {{ ref('stg_crm__members') }}
 where registered_at is not null

@@ -1,7 +1,10 @@
 -- The CRM delivers a full snapshot every day: the latest snapshot is the truth, and a member
--- missing from it (erased) is gone.
+-- missing from it (erased) is gone. `first_delivered_on` is the first snapshot that carried the
+-- member: their registration event's delivery, which a new snapshot of an unchanged member does
+-- not change (else every member would look changed every night to what `events` logs).
 with snapshots as (
-    select *, max(delivery_date) over () as latest_delivery
+    select *, max(delivery_date) over () as latest_delivery,
+        min(delivery_date) over (partition by member_id) as first_delivered_on
     from {{ lake('crm_members') }}
 )
 {% call first_per('member_id', 'updated_at desc nulls last') %}
@@ -24,7 +27,8 @@ select
     consent_email,
     consent_wechat,
     updated_at,
-    delivery_date
+    delivery_date,
+    first_delivered_on
 from snapshots
 where delivery_date = latest_delivery
 {% endcall %}
