@@ -52,7 +52,71 @@ ad_clicks as (
     group by click_id
 ),
 
-candidate_events as (
+{#- The candidate events: those the seed's rules name, each with its campaign and creative (the ad
+    log's, for a landing page that carries only the click id), of known customers. Read twice:
+    narrow, every event with a click id, and whole, only the customers derived tonight. #}
+{%- set candidate_events %}
+    from {{ ref('events') }} e
+    join rules r on r.touchpoint = e.touchpoint and r.source = e.source and r.event_type = e.event_type
+    left join ad_clicks a on a.click_id = e.click_id
+{%- endset %}
+{%- set known = "e.customer_id <> 'anonymous'" %}
+
+click_events as (
+    select e.customer_id, e.event_id, e.click_id, e.occurred_at,
+        coalesce(e.campaign_id, a.campaign_id) as campaign_id,
+        coalesce(e.creative_id, a.creative_id) as creative_id
+    {{ candidate_events }}
+    where {{ known }} and e.click_id is not null
+),
+
+-- A click id's first sighting, joined back (a window over click_id would put every event
+-- without one into a single partition).
+click_firsts as (
+    select click_id, min(occurred_at) as first_at
+    from click_events
+    group by click_id
+),
+
+-- What the customer-days log cannot say: how each of the customer's events with a click id folds
+-- and which campaign and creative the ad log gives it.
+click_digests as (
+    select c.customer_id, hash(bit_xor(hash(c.event_id, f.first_at, c.campaign_id, c.creative_id)), count(*))
+        as clicks_digest
+    from click_events c
+    join click_firsts f using (click_id)
+    group by c.customer_id
+),
+
+-- The customers derived tonight: all on a first build or when the log cannot say (then also those
+-- stored, whose touches may all be gone); else the logged ones and those whose digest changed.
+{%- set logged = logged_customer_days() %}
+restated_customers as (
+{%- if is_incremental() and logged is not none %}
+    select customer_id from ({{ logged }}) where customer_id <> 'anonymous'
+    union
+    select coalesce(d.customer_id, s.customer_id)
+    from click_digests d
+    full join (select customer_id, any_value(clicks_digest) as clicks_digest from {{ this }} group by customer_id) s
+        using (customer_id)
+    where d.clicks_digest is distinct from s.clicks_digest
+{%- else %}
+    select distinct e.customer_id {{ candidate_events }} where {{ known }}
+    {%- if is_incremental() %}
+    union
+    select customer_id from {{ this }}
+    {%- endif %}
+{%- endif %}
+),
+
+restated as (
+    select r.customer_id, d.clicks_digest
+    from restated_customers r
+    left join click_digests d using (customer_id)
+),
+
+-- The candidate events of the customers derived tonight, placed at their click id's first sighting.
+candidates as (
     select
         e.event_id,
         e.customer_id,
@@ -71,70 +135,14 @@ candidate_events as (
         r.touch_mode,
         r.is_direct,
         concat_ws('|', e.channel, coalesce(e.campaign_id, a.campaign_id, ''),
-                  coalesce(e.article_id, e.room_id, e.guide_id, '')) as touch_key
-    from {{ ref('events') }} e
-    join rules r on r.touchpoint = e.touchpoint and r.source = e.source and r.event_type = e.event_type
-    left join ad_clicks a on a.click_id = e.click_id
-    where e.customer_id <> 'anonymous'
-),
-
--- A click id's first sighting, joined back (a window over click_id would put every event
--- without one into a single partition).
-click_firsts as (
-    select click_id, min(occurred_at) as first_at
-    from candidate_events
-    where click_id is not null
-    group by click_id
-),
-
-all_candidates as (
-    select c.*, coalesce(f.first_at, c.occurred_at) as fold_at
-    from candidate_events c
-    left join click_firsts f on f.click_id = c.click_id
-),
-
--- What the customer-days log cannot say: how each of the customer's events with a click id folds
--- and which campaign and creative the ad log gives it.
-click_digests as (
-    select customer_id, hash(bit_xor(hash(event_id, fold_at, campaign_id, creative_id)), count(*)) as clicks_digest
-    from all_candidates
-    where click_id is not null
-    group by customer_id
-),
-
--- The customers derived tonight: all on a first build or when the log cannot say (then also those
--- stored, whose touches may all be gone); else the logged ones and those whose digest changed.
-{%- set logged = logged_customer_days() %}
-restated_customers as (
-{%- if not is_incremental() %}
-    select distinct customer_id from all_candidates
-{%- elif logged is none %}
-    select customer_id from all_candidates
-    union
-    select customer_id from {{ this }}
-{%- else %}
-    select customer_id from ({{ logged }}) where customer_id <> 'anonymous'
-    union
-    select coalesce(d.customer_id, s.customer_id)
-    from click_digests d
-    full join (select customer_id, any_value(clicks_digest) as clicks_digest from {{ this }} group by customer_id) s
-        using (customer_id)
-    where d.clicks_digest is distinct from s.clicks_digest
-{%- endif %}
-),
-
-restated as (
-    select r.customer_id, d.clicks_digest
-    from restated_customers r
-    left join click_digests d using (customer_id)
-),
-
-candidates as (
-{%- if is_incremental() %}
-    select c.* from all_candidates c semi join restated r using (customer_id)
-{%- else %}
-    select * from all_candidates      -- all of them: a semi join would cost a third more
-{%- endif %}
+                  coalesce(e.article_id, e.room_id, e.guide_id, '')) as touch_key,
+        coalesce(f.first_at, e.occurred_at) as fold_at
+    {{ candidate_events }}
+    left join click_firsts f on f.click_id = e.click_id
+    where {{ known }}
+    {%- if is_incremental() %}
+        and e.customer_id in (select customer_id from restated)
+    {%- endif %}
 ),
 
 -- Campaign touches: a new touch when the same key was quiet for the session gap.

@@ -74,9 +74,11 @@ class Difference:
         return self.only_duckdb == 0 and self.only_spark == 0
 
 
-def compare(data_dir: Path, table: str, where: str = "true", ignore: tuple[str, ...] = ()) -> Difference:
+def compare(data_dir: Path, table: str, where: str = "true", ignore: tuple[str, ...] | None = None) -> Difference:
     """The DuckDB warehouse's `table` against Spark's, over the rows matching `where`, leaving
-    out the columns `ignore` (engine-specific bookkeeping, such as a hash digest)."""
+    out the columns `ignore` (engine-specific bookkeeping, such as a hash digest: by default the
+    table's in `IGNORED`)."""
+    ignore = IGNORED.get(table, ()) if ignore is None else ignore
     with duckdb.connect(str(Layout(data_dir).warehouse), read_only=True) as con:
         con.execute("set TimeZone = 'UTC'")
         columns = con.execute(
@@ -119,6 +121,5 @@ def compare_all(data_dir: Path, night: date | None = None) -> list[Difference]:
             "join information_schema.columns using (table_schema, table_name) "
             "where table_schema = 'main' and table_type = 'BASE TABLE' group by 1 order by 1").fetchall()
     return [compare(data_dir, table, " and ".join([ROWS.get(table, "true"),
-                                                   f"as_of_date = date '{night}'" if night and nightly else "true"]),
-                    IGNORED.get(table, ()))
+                                                   f"as_of_date = date '{night}'" if night and nightly else "true"]))
             for table, nightly in tables if table not in DUCKDB_ONLY]
