@@ -12,7 +12,10 @@
 
     A table derived from it remembers the last sequence it read (`delivery_loads`, source
     `customer_days`) and restates the customer-days logged since; everything when the log says
-    the table was rebuilt whole, when entries it needed were pruned, or when its own code changed. -#}
+    the table was rebuilt whole, when entries it needed were pruned, or when its own code changed.
+    A table whose rows may depend on all of a customer's rows (`customer_touchpoints`) restates
+    the logged customers whole (`restated_by_customer`); one restated by a digest of each
+    customer's inputs (`attribution_by_path`) needs no log (`restated_by_customer_digest`). -#}
 
 {% macro keep_builds() %}{{ return(7) }}{% endmacro %}
 
