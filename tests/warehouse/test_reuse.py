@@ -144,8 +144,14 @@ def test_a_night_with_new_events_copies_only_their_customer_days_into_the_snapsh
     (layout.delivery("app", QUIET) / f"events-{QUIET}-part-0001.jsonl.gz").write_bytes(gzip.compress(b"\n".join(late) + b"\n"))
     late_ids = [str(uuid.uuid5(uuid.NAMESPACE_OID, json.loads(line)["messageId"])) for line in lines[:40]]
 
+    digests = "SELECT DISTINCT customer_id, inputs_digest FROM attribution_by_path"
+    credited_before = set(query(data_dir, digests))
     [night] = run_nights([QUIET], settings)
     assert night.success, night.explain()
+    # the path credits were derived again for the customers whose digest changed, not for all
+    credited = set(query(data_dir, digests))
+    rederived = {c for c, _ in credited ^ credited_before}
+    assert len(rederived) < len({c for c, _ in credited})
     [(changed, seq, customer_days)] = query(
         data_dir, "SELECT (SELECT count(DISTINCT (customer_id, business_date)) FROM restated_customer_days "
                   "WHERE model = 'events' AND seq = (SELECT max(seq) FROM restated_customer_days WHERE model = 'events')), "
@@ -158,6 +164,9 @@ def test_a_night_with_new_events_copies_only_their_customer_days_into_the_snapsh
             "WHERE record_id IN (SELECT unnest(?::VARCHAR[]))) FROM _snapshot", [late_ids]).fetchall()
     assert carried == []          # new data: every table was built again
     assert json.loads(copied) == {"events": changed} and json.loads(read) == {"events": seq}
+    with duckdb.connect(str(snapshot_path(layout)), read_only=True) as con:
+        [(copied_customers,)] = con.execute("SELECT copied_customers FROM _snapshot").fetchall()
+    assert json.loads(copied_customers) == {"attribution_by_path": len(rederived)}
     assert found == query(data_dir, "SELECT count(*) FROM events WHERE record_id IN (SELECT unnest(?::VARCHAR[]))",
                           late_ids)[0][0] > 0
     assert snapshot_differences(layout) == {}

@@ -222,12 +222,7 @@ def _copy_customer_days(con: duckdb.DuckDBPyConnection, table: str, days: str) -
     """Bring a table restated by record up to date from the customer-days its builds logged
     (`days`, a query): those customer-days copied again. The number of customer-days, or None
     (copy it whole) when the rows per business day then differ from the warehouse's."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE changed_days AS SELECT DISTINCT customer_id, business_date FROM ({days})")
-    match = "(customer_id, business_date) IN (SELECT customer_id, business_date FROM changed_days)"
-    con.execute(f'DELETE FROM s."{table}" WHERE {match}')
-    con.execute(f'INSERT INTO s."{table}" SELECT * FROM w."{table}" WHERE {match}')
-    [(copied,)] = con.execute("SELECT count(*) FROM changed_days").fetchall()
-    return copied if _same_counts(con, table, "business_date") else None
+    return _copy_again(con, table, days, "customer_id, business_date", by="business_date")
 
 
 def _copy_changed_customers(con: duckdb.DuckDBPyConnection, table: str) -> int | None:
@@ -236,14 +231,21 @@ def _copy_changed_customers(con: duckdb.DuckDBPyConnection, table: str) -> int |
     again. The number of customers, or None (copy it whole) when the rows per customer then
     differ from the warehouse's."""
     digests = f'SELECT DISTINCT customer_id, inputs_digest FROM {{}}."{table}"'
-    con.execute(f"CREATE OR REPLACE TEMP TABLE changed_customers AS SELECT DISTINCT customer_id FROM "
-                f"(({digests.format('s')} EXCEPT {digests.format('w')}) "
-                f"UNION ALL ({digests.format('w')} EXCEPT {digests.format('s')}))")
-    match = "customer_id IN (SELECT customer_id FROM changed_customers)"
+    changed = (f"({digests.format('s')} EXCEPT {digests.format('w')}) "
+               f"UNION ALL ({digests.format('w')} EXCEPT {digests.format('s')})")
+    return _copy_again(con, table, changed, "customer_id", by="customer_id")
+
+
+def _copy_again(con: duckdb.DuckDBPyConnection, table: str, keys: str, columns: str, by: str) -> int | None:
+    """Delete the snapshot's rows whose `columns` are among those `keys` (a query) selects and copy
+    the warehouse's again. The number of distinct keys, or None when the rows per `by` then
+    differ from the warehouse's (something the keys do not account for wrote the table)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE copied_keys AS SELECT DISTINCT {columns} FROM ({keys})")
+    match = f"({columns}) IN (SELECT {columns} FROM copied_keys)"
     con.execute(f'DELETE FROM s."{table}" WHERE {match}')
     con.execute(f'INSERT INTO s."{table}" SELECT * FROM w."{table}" WHERE {match}')
-    [(copied,)] = con.execute("SELECT count(*) FROM changed_customers").fetchall()
-    return copied if _same_counts(con, table, "customer_id") else None
+    [(copied,)] = con.execute("SELECT count(*) FROM copied_keys").fetchall()
+    return copied if _same_counts(con, table, by) else None
 
 
 def _same_counts(con: duckdb.DuckDBPyConnection, table: str, by: str) -> bool:
