@@ -2,22 +2,17 @@
     from `events`) are restated, not rebuilt: a night derives again only the customer-days whose
     rows changed.
 
-    The restated table logs them in `restated_customer_days` as its restate strategy deletes and
-    inserts records: the customer-days of the rows it took out and did not put back the same (a
-    record moved to another customer, re-delivered or erased leaves its old customer-day) and of
-    the rows it wrote anew (a mutable source's unchanged order is no change). A rebuild of the
-    whole table (first build, full refresh, changed inputs) logs one row without a customer:
-    "everything". Each logging build gets the next
-    sequence number; the last `keep_builds()` are kept.
+    The restated table logs them in `restated_customer_days` (a change log: macros/change_logs.sql)
+    as its restate strategy deletes and inserts records: the customer-days of the rows it took out
+    and did not put back the same (a record moved to another customer, re-delivered or erased
+    leaves its old customer-day) and of the rows it wrote anew (a mutable source's unchanged order
+    is no change); a rebuild of the whole table logs "everything".
 
-    A table derived from it remembers the last sequence it read (`delivery_loads`, source
-    `customer_days`) and restates the customer-days logged since; everything when the log says
-    the table was rebuilt whole, when entries it needed were pruned, or when its own code changed.
-    A table whose rows may depend on all of a customer's rows (`customer_touchpoints`) restates
-    the logged customers whole (`restated_by_customer`); one restated by a digest of each
-    customer's inputs (`attribution_by_path`) needs no log (`restated_by_customer_digest`). -#}
-
-{% macro keep_builds() %}{{ return(7) }}{% endmacro %}
+    A table derived from it restates the customer-days logged since it last read the log (marker
+    `customer_days`). A table whose rows may depend on all of a customer's rows
+    (`customer_touchpoints`) restates the logged customers whole (`restated_by_customer`); one
+    restated by a digest of each customer's inputs (`attribution_by_path`) needs no log
+    (`restated_by_customer_digest`). -#}
 
 {#- Created before any model runs (on-run-start), like `delivery_loads`. DuckDB only: Spark
     rebuilds the tables that would read it. -#}
@@ -57,16 +52,9 @@ create table if not exists {{ target.schema }}.restated_customer_days
 {%- endif -%}
 {%- endmacro %}
 
-{#- Log the customer-days `days` selects (customer_id, business_date) under the next sequence
-    number; by default one row without a customer: everything. -#}
-{% macro log_customer_days(days="select null::varchar as customer_id, null::date as business_date") -%}
-insert into {{ customer_days_log() }} (model, seq, customer_id, business_date)
-select '{{ this.identifier }}', s.seq, d.customer_id, d.business_date
-from (select coalesce(max(seq), 0) + 1 as seq from {{ customer_days_log() }} where model = '{{ this.identifier }}') s,
-     ({{ days }}) d;
-delete from {{ customer_days_log() }}
-where model = '{{ this.identifier }}'
-  and seq <= (select max(seq) from {{ customer_days_log() }} where model = '{{ this.identifier }}') - {{ keep_builds() }};
+{#- Log the customer-days `days` selects (customer_id, business_date); by default everything. -#}
+{% macro log_customer_days(days=none) -%}
+{{ append_to_log(customer_days_log(), ['customer_id', 'business_date'], days) }}
 {%- endmacro %}
 
 {#- Consumer: the config of a table derived per customer-day from `parent`, restated by the log.
@@ -103,23 +91,8 @@ where model = '{{ this.identifier }}'
     a full refresh, changed code, a rebuilt parent or a log that lost entries this table needed. -#}
 {% macro logged_customer_days() -%}
 {%- if not execute or not is_incremental() -%}{{ return(none) }}{%- endif -%}
-{%- set parent = config.get('meta')['customer_days_of'] -%}
-{%- set stored = run_query("select source, version from " ~ this.schema ~ ".delivery_loads where model = '"
-                           ~ this.identifier ~ "' and source in ('inputs', 'customer_days')") -%}
-{%- set versions = {} -%}
-{%- for row in stored.rows -%}{%- do versions.update({row[0]: row[1]}) -%}{%- endfor -%}
-{%- if versions.get('inputs') != inputs_version() or versions.get('customer_days') is none -%}
-    {{ return(none) }}
-{%- endif -%}
-{%- set read = versions['customer_days'] | int -%}
-{#- pending "everything" rows, the first pending sequence, and the last one logged -#}
-{%- set log = run_query("select count(*) filter (where seq > " ~ read ~ " and customer_id is null), "
-                        ~ "coalesce(min(seq) filter (where seq > " ~ read ~ "), 0), coalesce(max(seq), 0) from "
-                        ~ customer_days_log() ~ " where model = '" ~ parent ~ "'") -%}
-{%- set everything, first, last = log.rows[0] -%}
-{%- if everything > 0 or (first > 0 and first > read + 1) or last < read -%}{{ return(none) }}{%- endif -%}
-{{ return("select customer_id, business_date from " ~ customer_days_log() ~ " where model = '" ~ parent
-          ~ "' and seq > " ~ read) }}
+{{ return(logged_since(customer_days_log(), config.get('meta')['customer_days_of'], 'customer_days',
+                       ['customer_id', 'business_date'])) }}
 {%- endmacro %}
 
 {#- The customer-days to derive again tonight (`logged_customer_days`), as a predicate over
@@ -140,13 +113,11 @@ where model = '{{ this.identifier }}'
 
 {#- Consumer: what the table has read (its code's digest and the log's last sequence). -#}
 {% macro record_read_customer_days() -%}
-{%- set parent = config.get('meta')['customer_days_of'] -%}
 delete from {{ this.schema }}.delivery_loads where model = '{{ this.identifier }}';
 insert into {{ this.schema }}.delivery_loads (model, source, delivery_date, version, as_of_date)
 select '{{ this.identifier }}', 'inputs', null, '{{ inputs_version() }}', {{ as_of_date() }}
 union all
-select '{{ this.identifier }}', 'customer_days', null, cast(coalesce(max(seq), 0) as varchar), {{ as_of_date() }}
-from {{ customer_days_log() }} where model = '{{ parent }}'
+{{ log_read_row(customer_days_log(), config.get('meta')['customer_days_of'], 'customer_days') }}
 {%- endmacro %}
 
 {#- Incremental strategy of a consumer: delete the restated customer-days, insert what was derived. -#}

@@ -18,15 +18,21 @@
     vars the table reads. -#}
 {#- `log_customer_days`: the table has customer_id and business_date, and tables derived per
     customer-day read which of them changed (macros/customer_days.sql). -#}
-{% macro restated_by_record(seeds=[], vars=[], log_customer_days=false) -%}
+{#- `reads_moved_records`: the table holds each record's customer, and reads the records
+    `record_customers` moved (macros/moved_records.sql) instead of comparing them all. -#}
+{% macro restated_by_record(seeds=[], vars=[], log_customer_days=false, reads_moved_records=false) -%}
 {{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'restate_records',
                   'on_schema_change': 'sync_all_columns', 'tags': ['incremental'],
                   'pre_hook': "{{ log_rebuilt_customer_days() }}" if log_customer_days else [],
                   'post_hook': "{{ record_restated_loads() }}",
-                  'meta': {'restate': {'by_delivery': ['app', 'web', 'miniprogram', 'official_account', 'live',
-                                                       'guide', 'ads'],
+                  'meta': {'restate': {'by_delivery': by_delivery_sources(),
                                        'mutable': mutable_sources(), 'seeds': seeds, 'vars': vars,
-                                       'log_customer_days': log_customer_days}}}) }}
+                                       'log_customer_days': log_customer_days,
+                                       'reads_moved_records': reads_moved_records}}}) }}
+{%- endmacro %}
+
+{% macro by_delivery_sources() -%}
+{{ return(['app', 'web', 'miniprogram', 'official_account', 'live', 'guide', 'ads']) }}
 {%- endmacro %}
 
 {% macro mutable_sources() -%}
@@ -76,6 +82,10 @@
 {{ record_loaded_deliveries(restate_config()['by_delivery']) }}
 insert into {{ this.schema }}.delivery_loads (model, source, delivery_date, version, as_of_date)
 values ('{{ this.identifier }}', 'inputs', null, '{{ inputs_version() }}', {{ as_of_date() }})
+{%- if restate_config().get('reads_moved_records') -%};
+insert into {{ this.schema }}.delivery_loads (model, source, delivery_date, version, as_of_date)
+{{ log_read_row(moved_records_log(), 'record_customers', 'moved_records') }}
+{%- endif %}
 {%- endmacro %}
 
 {#- Incremental strategy: delete the restated records (and any record derived again tonight),

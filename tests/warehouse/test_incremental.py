@@ -67,7 +67,7 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
     assert full_refresh_differences(settings) == (LAST - timedelta(days=3), [])
 
     # old rows marked by hand survive the next nights: they load only their own delivery; an
-    # event whose stored customer is not its record's customer any more is derived again
+    # event whose record identity resolution moves to another customer is derived again
     with duckdb.connect(str(Layout(data_dir).warehouse)) as con:
         marked = con.execute("UPDATE stg_app__events SET page_url = 'marked' WHERE record_id = "
                              "(SELECT min(record_id) FROM stg_app__events WHERE delivery_date = ?)",
@@ -75,7 +75,15 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
         [(event, customer)] = con.execute(
             "SELECT event_id, customer_id FROM events WHERE source = 'web' AND delivery_date = ? "
             "AND customer_id <> 'anonymous' ORDER BY event_id LIMIT 1", [WORLD_START]).fetchall()
+        # as if the last build had resolved the event's identifiers to another customer: the next
+        # one moves its record back (`record_customers` logs it) and `events` reads the log
+        [(record,)] = con.execute("SELECT record_id FROM events WHERE event_id = ?", [event]).fetchall()
         con.execute("UPDATE events SET customer_id = 'moved-away' WHERE event_id = ?", [event])
+        con.execute("UPDATE record_customers SET customer_id = 'moved-away' WHERE source = 'web' AND record_id = ?",
+                    [record])
+        con.execute("UPDATE record_customers_identifiers SET customer_id = 'moved-away' WHERE id_key IN (SELECT "
+                    "r.id_key FROM identity_resolution r JOIN identity_occurrences o USING (id_type, id_value) "
+                    "WHERE o.source = 'web' AND o.record_id = ?)", [record])
         # the traits' customer-day parts: the moved event's customer-day is derived again when
         # `events` moves it back (its log says so); a customer-day nothing touches keeps its mark
         con.execute("UPDATE traits_engagement_days SET day_rows = day_rows + 1000 WHERE customer_id = ? "
@@ -101,6 +109,9 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
     assert query(data_dir, "SELECT count(*) FROM stg_app__events WHERE page_url = 'marked'") == [(1,)]
     assert query(data_dir, "SELECT count(*) FROM events WHERE page_url = 'marked'") == [(1,)]
     assert query(data_dir, "SELECT customer_id FROM events WHERE event_id = ?", event) == [(customer,)]
+    assert query(data_dir, "SELECT count(*) FROM moved_records WHERE source = 'web' AND record_id = ?", record) == [(1,)]
+    assert query(data_dir, "SELECT version FROM delivery_loads WHERE model = 'events' AND source = 'moved_records'") == \
+        query(data_dir, "SELECT max(seq)::varchar FROM moved_records WHERE model = 'record_customers'")
     assert query(data_dir, "SELECT count(*) FROM touchpoints WHERE channel = 'marked'") == [(1,)]
     assert query(data_dir, "SELECT campaign_id, creative_id FROM touchpoints WHERE click_id = ?", late_click) == [
         ("late-campaign", "late-creative")]
@@ -118,16 +129,17 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
                                                         Difference("touchpoints", 1, 1),
                                                         Difference("traits_engagement_days", 1, 1)])
     assert query(data_dir, "SELECT DISTINCT model FROM delivery_loads ORDER BY 1") == [
-        (m,) for m in ["customer_touchpoints", "events", "funnel_steps", "identity_occurrences", *BY_DELIVERY,
-                       "traits_engagement_day_values", "traits_engagement_days"]]
+        (m,) for m in ["customer_touchpoints", "events", "funnel_steps", "identity_occurrences", "record_customers",
+                       *BY_DELIVERY, "traits_engagement_day_values", "traits_engagement_days"]]
     # the parts, the funnel and the touches read the customer-days `events` logged: each of its builds since
     for model in ("customer_touchpoints", "funnel_steps", "traits_engagement_day_values", "traits_engagement_days"):
         assert query(data_dir, "SELECT source, version FROM delivery_loads WHERE model = ? AND source = 'customer_days'",
                      model) == query(data_dir, "SELECT 'customer_days', max(seq)::varchar FROM restated_customer_days "
                                                "WHERE model = 'events'")
     # each night restates only the deliveries it loaded, the mutable sources and moved records
-    for model in ("events", "identity_occurrences"):
-        assert query(data_dir, "SELECT DISTINCT source FROM delivery_loads WHERE model = ? ORDER BY 1", model) == [
+    for model in ("events", "identity_occurrences", "record_customers"):
+        assert query(data_dir, "SELECT DISTINCT source FROM delivery_loads WHERE model = ? AND source <> 'moved_records' "
+                               "ORDER BY 1", model) == [
             ("ads",), ("app",), ("guide",), ("inputs",), ("live",), ("miniprogram",), ("official_account",), ("web",)]
 
 

@@ -1,4 +1,5 @@
-{{ restated_by_record(seeds=['event_taxonomy', 'channel_mapping'], vars=['business_tz'], log_customer_days=true) }}
+{{ restated_by_record(seeds=['event_taxonomy', 'channel_mapping'], vars=['business_tz'], log_customer_days=true,
+                      reads_moved_records=true) }}
 -- The behaviour layer: every event of every source, typed, with its customer, business date,
 -- canonical event type (seed `event_taxonomy`) and marketing channel and touchpoint (seed
 -- `channel_mapping`). Events whose identifiers resolve to nobody (no identifier, or only junk
@@ -7,14 +8,22 @@
 -- on its record, its record's customer and the seeds, never on other events.
 with
 {%- if is_incremental() %}
--- Stored records whose customer identity resolution changed tonight (the mutable sources are
--- restated every night anyway; a till order's customer does not come from record_customers).
+-- Stored records whose customer identity resolution changed since this table's last build: those
+-- `record_customers` logged as moved, or, when its log cannot say, every stored record compared
+-- with it (the mutable sources are restated every night anyway; a till order's customer does not
+-- come from record_customers).
+{%- set logged = logged_moved_records() %}
 moved as (
+    {%- if logged is not none %}
+    select source, record_id from ({{ logged }})
+    where source not in ('{{ mutable_sources() | join("', '") }}')
+    {%- else %}
     select e.source, e.record_id
     from {{ this }} e
     left join {{ ref('record_customers') }} rc on rc.source = e.source and rc.record_id = e.record_id
     where e.source not in ('{{ mutable_sources() | join("', '") }}')
       and e.customer_id <> coalesce(rc.customer_id, 'anonymous')
+    {%- endif %}
 ),
 {%- endif %}
 

@@ -33,6 +33,10 @@ HISTORY = {
 # of changed customer-days (macros/customer_days.sql) numbers each build; deleting a build's
 # rows could hand its number to the next build, which readers would then skip.
 PSEUDONYMISED = {"restated_customer_days": "customer_id"}
+# The log of records whose customer changed (macros/moved_records.sql) names records, whose ids
+# can be a person's (a CRM record is its member id): on a night with erasures its entries go, and
+# one "everything" entry per model takes the next number, so its reader compares all records once.
+MOVED_RECORDS = "moved_records"
 ERASED = "erased"
 
 
@@ -42,9 +46,26 @@ def forget_erased(layout: Layout, night: date) -> dict[str, int]:
     blocks, with the person's bytes, until then). Returns the rows deleted (bookkeeping: overwritten)
     per table."""
     deleted = forget_history(layout.warehouse, layout.erasure_log)
-    if any(deleted.values()) or erased_on(layout, night):
+    erased_tonight = erased_on(layout, night)
+    if erased_tonight:
+        deleted[MOVED_RECORDS] = forget_moved_records(layout.warehouse)
+    if any(deleted.values()) or erased_tonight:
         compact(layout.warehouse)
     return deleted
+
+
+def forget_moved_records(db: Path) -> int:
+    """Replace the moved-records log's entries by one "everything" entry per model; returns the
+    entries removed."""
+    if not db.exists():
+        return 0
+    with duckdb.connect(str(db)) as con:
+        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+        if MOVED_RECORDS not in tables:
+            return 0
+        con.execute(f"insert into {MOVED_RECORDS} select model, max(seq) + 1, null, null from {MOVED_RECORDS} "
+                    f"group by model having count(*) filter (where source is not null) > 0")
+        return con.execute(f"delete from {MOVED_RECORDS} where source is not null").fetchone()[0]
 
 
 def erased_on(layout: Layout, night: date) -> bool:
