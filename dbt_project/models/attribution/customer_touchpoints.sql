@@ -146,11 +146,23 @@ candidates as (
 ),
 
 -- Campaign touches: a new touch when the same key was quiet for the session gap.
+-- Each candidate's place in the customer's time order (`ord`: an integer, so that a touch's first
+-- event is an integer arg_min, not a (time, id) pair: 15 -> 9 CPU s at 10 M events) and the time
+-- since their previous candidate event (direct visits).
+ordered as (
+    select
+        *,
+        row_number() over by_time as ord,
+        occurred_at - lag(occurred_at) over by_time as since_previous
+    from candidates
+    window by_time as (partition by customer_id order by occurred_at, event_id)
+),
+
 campaign_events as (
     select
         *,
         coalesce(fold_at - lag(fold_at) over same_key > {{ gap }}, true) as starts_touch
-    from candidates
+    from ordered
     where not is_direct
     window same_key as (partition by customer_id, touch_key order by fold_at, occurred_at, event_id)
 ),
@@ -165,19 +177,19 @@ campaign_touches as (
 
 campaign_grouped as (
     select
-        {{ arg_min('event_id', ['occurred_at', 'event_id']) }} as touch_id,
+        {{ arg_min('event_id', 'ord') }} as touch_id,
         customer_id,
         min(occurred_at) as touched_at,
-        {{ arg_min('business_date', ['occurred_at', 'event_id']) }} as business_date,
-        {{ arg_min('channel', ['occurred_at', 'event_id']) }} as channel,
-        {{ arg_min('touchpoint', ['occurred_at', 'event_id']) }} as touchpoint,
-        {{ arg_min('campaign_id', ['occurred_at', 'event_id']) }} as campaign_id,
-        {{ arg_min('creative_id', ['occurred_at', 'event_id']) }} filter (where creative_id is not null) as creative_id,
-        {{ arg_min('article_id', ['occurred_at', 'event_id']) }} filter (where article_id is not null) as article_id,
-        {{ arg_min('room_id', ['occurred_at', 'event_id']) }} filter (where room_id is not null) as room_id,
-        {{ arg_min('guide_id', ['occurred_at', 'event_id']) }} filter (where guide_id is not null) as guide_id,
-        {{ arg_min('store_id', ['occurred_at', 'event_id']) }} filter (where store_id is not null) as store_id,
-        {{ arg_min('click_id', ['occurred_at', 'event_id']) }} filter (where click_id is not null) as click_id,
+        {{ arg_min('business_date', 'ord') }} as business_date,
+        {{ arg_min('channel', 'ord') }} as channel,
+        {{ arg_min('touchpoint', 'ord') }} as touchpoint,
+        {{ arg_min('campaign_id', 'ord') }} as campaign_id,
+        {{ arg_min('creative_id', 'ord') }} filter (where creative_id is not null) as creative_id,
+        {{ arg_min('article_id', 'ord') }} filter (where article_id is not null) as article_id,
+        {{ arg_min('room_id', 'ord') }} filter (where room_id is not null) as room_id,
+        {{ arg_min('guide_id', 'ord') }} filter (where guide_id is not null) as guide_id,
+        {{ arg_min('store_id', 'ord') }} filter (where store_id is not null) as store_id,
+        {{ arg_min('click_id', 'ord') }} filter (where click_id is not null) as click_id,
         case when bool_or(touch_mode = 'click') then 'click' else 'view' end as touch_mode,
         false as is_direct,
         count(*) as events
@@ -188,13 +200,7 @@ campaign_grouped as (
 -- Direct visits: a touch only after a quiet gap since the customer's previous candidate event.
 direct_visits as (
     select *
-    from (
-        select
-            *,
-            occurred_at - lag(occurred_at) over (partition by customer_id order by occurred_at, event_id)
-                as since_previous
-        from candidates
-    )
+    from ordered
     where is_direct and coalesce(since_previous > {{ gap }}, true)
 ),
 
