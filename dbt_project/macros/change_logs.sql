@@ -29,6 +29,27 @@ where model = '{{ this.identifier }}'
   and seq <= (select max(seq) from {{ log }} where model = '{{ this.identifier }}') - {{ keep_builds() }};
 {%- endmacro %}
 
+{#- Log the `keys` of the rows `deleted` (a predicate over `target`) takes out that `derived` (a
+    relation) does not put back identical, and of the rows `derived` adds: everything when
+    `everything`. Rows compare by record and a hash of every column (a full comparison of the
+    columns cost 10.7 s at 1.6 M restated events, this 1.8 s). -#}
+{% macro log_changed_rows(log, keys, target, deleted, derived, columns, everything) -%}
+{%- if everything -%}
+{{ append_to_log(log, keys) }}
+{%- else -%}
+{%- set kept = "source, record_id, " ~ keys | join(', ') ~ ", hash(" ~ columns ~ ") as h" -%}
+{%- set picked = [] -%}{%- for key in keys -%}{%- do picked.append('d.' ~ key) -%}{%- endfor -%}
+{{ append_to_log(log, keys,
+    "with old as (select " ~ kept ~ " from " ~ target ~ " where " ~ deleted ~ "),
+    new as (select " ~ kept ~ " from " ~ derived ~ ")
+    select " ~ picked | join(', ') ~ " from old d
+    anti join new n on n.source = d.source and n.record_id = d.record_id and n.h = d.h
+    union
+    select " ~ picked | join(', ') ~ " from new d
+    anti join old o on d.source = o.source and d.record_id = o.record_id and d.h = o.h") }}
+{%- endif -%}
+{%- endmacro %}
+
 {#- The keys `parent` logged since this table last read `log` (under the name `marker`), as a
     query of `keys`; none when everything is to be derived again (see above). -#}
 {% macro logged_since(log, parent, marker, keys) -%}

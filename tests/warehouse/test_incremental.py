@@ -94,6 +94,10 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
                     "max(touched_at) AS last_touch FROM touchpoints GROUP BY 1)) GROUP BY customer_id)")
         con.execute("UPDATE events SET page_url = 'marked' WHERE event_id = (SELECT min(event_id) FROM events "
                     "WHERE source = 'app' AND delivery_date = ? AND event_id <> ?)", [WORLD_START, event])
+        # an identifier the next nights do not see again keeps its stored row: only the identifiers
+        # whose sightings changed are derived again
+        con.execute("UPDATE identity_identifiers SET occurrences = occurrences + 1000 WHERE node_id = (SELECT "
+                    "arg_min(node_id, (last_seen_at, node_id)) FROM identity_identifiers WHERE sources = ['app'])")
         # the customer whose touches ended first: the next nights bring them nothing new
         con.execute("UPDATE customer_touchpoints SET channel = 'marked' WHERE touch_id = (SELECT arg_min(touch_id, "
                     "(touched_at, touch_id)) FROM touchpoints WHERE customer_id = (SELECT arg_min(customer_id, "
@@ -110,6 +114,9 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
     assert query(data_dir, "SELECT count(*) FROM events WHERE page_url = 'marked'") == [(1,)]
     assert query(data_dir, "SELECT customer_id FROM events WHERE event_id = ?", event) == [(customer,)]
     assert query(data_dir, "SELECT count(*) FROM moved_records WHERE source = 'web' AND record_id = ?", record) == [(1,)]
+    assert query(data_dir, "SELECT version FROM delivery_loads WHERE model = 'identity_identifiers' "
+                           "AND source = 'identifiers'") == \
+        query(data_dir, "SELECT max(seq)::varchar FROM restated_identifiers WHERE model = 'identity_occurrences'")
     assert query(data_dir, "SELECT version FROM delivery_loads WHERE model = 'events' AND source = 'moved_records'") == \
         query(data_dir, "SELECT max(seq)::varchar FROM moved_records WHERE model = 'record_customers'")
     assert query(data_dir, "SELECT count(*) FROM touchpoints WHERE channel = 'marked'") == [(1,)]
@@ -125,11 +132,14 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
                   "ON f.member_id = e.record_id WHERE e.source = 'crm'")
     assert registrations > 0 and redelivered == 0
     # the audit sees the hand-made changes, and nothing else
-    assert full_refresh_differences(settings) == (LAST, [Difference("events", 1, 1), Difference("stg_app__events", 1, 1),
+    assert full_refresh_differences(settings) == (LAST, [Difference("events", 1, 1),
+                                                        Difference("identity_identifiers", 1, 1),
+                                                        Difference("stg_app__events", 1, 1),
                                                         Difference("touchpoints", 1, 1),
                                                         Difference("traits_engagement_days", 1, 1)])
     assert query(data_dir, "SELECT DISTINCT model FROM delivery_loads ORDER BY 1") == [
-        (m,) for m in ["customer_touchpoints", "events", "funnel_steps", "identity_occurrences", "record_customers",
+        (m,) for m in ["customer_touchpoints", "events", "funnel_steps", "identity_identifiers", "identity_occurrences",
+                       "record_customers",
                        *BY_DELIVERY, "traits_engagement_day_values", "traits_engagement_days"]]
     # the parts, the funnel and the touches read the customer-days `events` logged: each of its builds since
     for model in ("customer_touchpoints", "funnel_steps", "traits_engagement_day_values", "traits_engagement_days"):

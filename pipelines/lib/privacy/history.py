@@ -33,10 +33,11 @@ HISTORY = {
 # of changed customer-days (macros/customer_days.sql) numbers each build; deleting a build's
 # rows could hand its number to the next build, which readers would then skip.
 PSEUDONYMISED = {"restated_customer_days": "customer_id"}
-# The log of records whose customer changed (macros/moved_records.sql) names records, whose ids
-# can be a person's (a CRM record is its member id): on a night with erasures its entries go, and
-# one "everything" entry per model takes the next number, so its reader compares all records once.
-MOVED_RECORDS = "moved_records"
+# Change logs that name records or identifiers (macros/moved_records.sql, macros/restated_identifiers.sql),
+# whose values can be a person's (a CRM record is its member id; a phone): on a night with
+# erasures their entries go, and one "everything" entry per model takes the next number, so that
+# their readers derive everything once. Log -> its first key column.
+CHANGE_LOGS = {"moved_records": "source", "restated_identifiers": "id_type"}
 ERASED = "erased"
 
 
@@ -48,24 +49,27 @@ def forget_erased(layout: Layout, night: date) -> dict[str, int]:
     deleted = forget_history(layout.warehouse, layout.erasure_log)
     erased_tonight = erased_on(layout, night)
     if erased_tonight:
-        deleted[MOVED_RECORDS] = forget_moved_records(layout.warehouse)
+        deleted.update(forget_change_logs(layout.warehouse))
     if any(deleted.values()) or erased_tonight:
         compact(layout.warehouse)
     return deleted
 
 
-def forget_moved_records(db: Path) -> int:
-    """Replace the moved-records log's entries by one "everything" entry per model; returns the
-    entries removed."""
+def forget_change_logs(db: Path) -> dict[str, int]:
+    """Replace each change log's entries by one "everything" entry per model; returns the entries
+    removed per log."""
     if not db.exists():
-        return 0
+        return {}
+    removed = {}
     with duckdb.connect(str(db)) as con:
         tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-        if MOVED_RECORDS not in tables:
-            return 0
-        con.execute(f"insert into {MOVED_RECORDS} select model, max(seq) + 1, null, null from {MOVED_RECORDS} "
-                    f"group by model having count(*) filter (where source is not null) > 0")
-        return con.execute(f"delete from {MOVED_RECORDS} where source is not null").fetchone()[0]
+        for log, key in CHANGE_LOGS.items():
+            if log not in tables:
+                continue
+            con.execute(f"insert into {log} by name select model, max(seq) + 1 as seq from {log} "
+                        f"group by model having count({key}) > 0")
+            removed[log] = con.execute(f"delete from {log} where {key} is not null").fetchone()[0]
+    return removed
 
 
 def erased_on(layout: Layout, night: date) -> bool:
