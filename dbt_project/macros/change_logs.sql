@@ -12,6 +12,18 @@
 
 {% macro keep_builds() %}{{ return(7) }}{% endmacro %}
 
+{#- The change logs and their keys, created before any model runs (on-run-start), like
+    `delivery_loads`. DuckDB only: Spark rebuilds the tables that would read them. -#}
+{% macro create_change_logs() -%}
+{%- if target.type == 'spark' %}{{ return('') }}{% endif -%}
+{%- set logs = {'restated_customer_days': 'customer_id varchar, business_date date',
+                'moved_records': 'source varchar, record_id varchar',
+                'restated_identifiers': 'id_type varchar, id_value varchar'} -%}
+{%- for name, keys in logs.items() %}
+create table if not exists {{ target.schema }}.{{ name }} (model varchar, seq bigint, {{ keys }});
+{%- endfor %}
+{%- endmacro %}
+
 {#- Log the rows `rows` selects (the log's `keys`) under the next sequence number; by default one
     row of nulls: everything. -#}
 {% macro append_to_log(log, keys, rows=none) -%}

@@ -14,14 +14,6 @@
     restated by a digest of each customer's inputs (`attribution_by_path`) needs no log
     (`restated_by_customer_digest`). -#}
 
-{#- Created before any model runs (on-run-start), like `delivery_loads`. DuckDB only: Spark
-    rebuilds the tables that would read it. -#}
-{% macro create_restated_customer_days() -%}
-{%- if target.type == 'spark' %}{{ return('') }}{% endif -%}
-create table if not exists {{ target.schema }}.restated_customer_days
-    (model varchar, seq bigint, customer_id varchar, business_date date)
-{%- endmacro %}
-
 {% macro customer_days_log() -%}
 {{ this.schema }}.restated_customer_days
 {%- endmacro %}

@@ -8,12 +8,6 @@
     `record_customers` (10 M with 10 M records at 10 M events, 5 s a night).
     The log holds record ids: an erasure marks it "everything" (pipelines/lib/privacy/history.py). -#}
 
-{#- Created before any model runs (on-run-start). DuckDB only: Spark rebuilds these tables. -#}
-{% macro create_moved_records() -%}
-{%- if target.type == 'spark' %}{{ return('') }}{% endif -%}
-create table if not exists {{ target.schema }}.moved_records (model varchar, seq bigint, source varchar, record_id varchar)
-{%- endmacro %}
-
 {% macro moved_records_log() -%}
 {{ this.schema }}.moved_records
 {%- endmacro %}

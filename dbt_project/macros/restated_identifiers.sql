@@ -6,12 +6,6 @@
     instead of aggregating 16 M sightings at 10 M events.
     The log holds identifier values: an erasure marks it "everything" (pipelines/lib/privacy/history.py). -#}
 
-{#- Created before any model runs (on-run-start). DuckDB only: Spark rebuilds these tables. -#}
-{% macro create_restated_identifiers() -%}
-{%- if target.type == 'spark' %}{{ return('') }}{% endif -%}
-create table if not exists {{ target.schema }}.restated_identifiers (model varchar, seq bigint, id_type varchar, id_value varchar)
-{%- endmacro %}
-
 {% macro identifiers_log() -%}
 {{ this.schema }}.restated_identifiers
 {%- endmacro %}
