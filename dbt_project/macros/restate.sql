@@ -104,7 +104,7 @@ insert into {{ this.schema }}.delivery_loads (model, source, delivery_date, vers
 {{ log_restated_customer_days(target, deleted, arg_dict["temp_relation"], columns, restated == 'true') }}
 {%- endif %}
 {%- if restate_config().get('log_identifiers') %}
-{{ log_restated_identifiers(target, deleted, arg_dict["temp_relation"], columns, restated == 'true') }}
+{{ log_restated_identifiers(target, deleted, arg_dict["temp_relation"], restated == 'true') }}
 {%- endif %}
 delete from {{ target }}
 where {{ deleted }};

@@ -17,12 +17,15 @@
 
 {#- Producer: inside the restate strategy, before its delete: every identifier of the records whose
     sightings changed, before and after (a record that gains a phone changes the degree of the
-    identifiers it already carried). Rows compare by record and a hash of every column. -#}
-{% macro log_restated_identifiers(target, deleted, derived, columns, everything) -%}
+    identifiers it already carried). Rows compare by record and a hash of the columns
+    `identity_identifiers` reads (not the delivery date: the CRM's snapshot of an unchanged
+    member is no change). -#}
+{% macro log_restated_identifiers(target, deleted, derived, everything) -%}
 {%- if everything -%}
 {{ append_to_log(identifiers_log(), ['id_type', 'id_value']) }}
 {%- else -%}
-{%- set kept = "source, record_id, id_type, id_value, hash(" ~ columns ~ ") as h" -%}
+{#- only what `identity_identifiers` reads: a CRM member's sightings carry tonight's snapshot date -#}
+{%- set kept = "source, record_id, id_type, id_value, hash(source, record_id, id_type, id_value, seen_at) as h" -%}
 {{ append_to_log(identifiers_log(), ['id_type', 'id_value'],
     "with old as (select " ~ kept ~ " from " ~ target ~ " where " ~ deleted ~ "),
     new as (select " ~ kept ~ " from " ~ derived ~ "),
