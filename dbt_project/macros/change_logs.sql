@@ -17,8 +17,7 @@
 {% macro create_change_logs() -%}
 {%- if target.type == 'spark' %}{{ return('') }}{% endif -%}
 {%- set logs = {'restated_customer_days': 'customer_id varchar, business_date date',
-                'moved_records': 'source varchar, record_id varchar',
-                'restated_identifiers': 'id_type varchar, id_value varchar'} -%}
+                'moved_records': 'source varchar, record_id varchar'} -%}
 {%- for name, keys in logs.items() %}
 create table if not exists {{ target.schema }}.{{ name }} (model varchar, seq bigint, {{ keys }});
 {%- endfor %}

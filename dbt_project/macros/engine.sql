@@ -21,22 +21,6 @@ select * except (first_per_rank) from (
 ) where first_per_rank = 1
 {%- endmacro %}
 
-{#- A 60-bit integer id derived from a string (the first 15 hex digits of its md5, on every
-    engine): the same on every build (an identifier keeps its node id when others arrive, so a
-    table can keep its rows), different for different strings but for a chance of about 1e-6 at
-    millions of them (a `unique` test stops the build then). -#}
-{% macro stable_id(expr) -%}
-{{ adapter.dispatch('stable_id', 'cdp')(expr) }}
-{%- endmacro %}
-
-{% macro default__stable_id(expr) -%}
-cast('0x' || left(md5({{ expr }}), 15) as bigint)
-{%- endmacro %}
-
-{% macro spark__stable_id(expr) -%}
-cast(conv(substr(md5({{ expr }}), 1, 15), 16, 10) as bigint)
-{%- endmacro %}
-
 {#- Lower-case hex SHA-256 of a string. -#}
 {% macro sha256(expr) -%}
 {{ adapter.dispatch('sha256', 'cdp')(expr) }}

@@ -20,20 +20,15 @@
     customer-day read which of them changed (macros/customer_days.sql). -#}
 {#- `reads_moved_records`: the table holds each record's customer, and reads the records
     `record_customers` moved (macros/moved_records.sql) instead of comparing them all. -#}
-{#- `log_identifiers`: the table holds identifier sightings (id_type, id_value), and
-    `identity_identifiers` reads which of them changed (macros/restated_identifiers.sql). -#}
-{% macro restated_by_record(seeds=[], vars=[], log_customer_days=false, reads_moved_records=false,
-                            log_identifiers=false) -%}
+{% macro restated_by_record(seeds=[], vars=[], log_customer_days=false, reads_moved_records=false) -%}
 {{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'restate_records',
                   'on_schema_change': 'sync_all_columns', 'tags': ['incremental'],
-                  'pre_hook': ["{{ log_rebuilt_customer_days() }}" if log_customer_days else "",
-                               "{{ log_rebuilt_identifiers() }}" if log_identifiers else ""] | select | list,
+                  'pre_hook': "{{ log_rebuilt_customer_days() }}" if log_customer_days else [],
                   'post_hook': "{{ record_restated_loads() }}",
                   'meta': {'restate': {'by_delivery': by_delivery_sources(),
                                        'mutable': mutable_sources(), 'seeds': seeds, 'vars': vars,
                                        'log_customer_days': log_customer_days,
-                                       'reads_moved_records': reads_moved_records,
-                                       'log_identifiers': log_identifiers}}}) }}
+                                       'reads_moved_records': reads_moved_records}}}) }}
 {%- endmacro %}
 
 {% macro by_delivery_sources() -%}
@@ -103,9 +98,7 @@ insert into {{ this.schema }}.delivery_loads (model, source, delivery_date, vers
 {%- if restate_config().get('log_customer_days') %}
 {{ log_restated_customer_days(target, deleted, arg_dict["temp_relation"], columns, restated == 'true') }}
 {%- endif %}
-{%- if restate_config().get('log_identifiers') %}
-{{ log_restated_identifiers(target, deleted, arg_dict["temp_relation"], restated == 'true') }}
-{%- endif %}
+
 delete from {{ target }}
 where {{ deleted }};
 insert into {{ target }} ({{ columns }})

@@ -94,10 +94,6 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
                     "max(touched_at) AS last_touch FROM touchpoints GROUP BY 1)) GROUP BY customer_id)")
         con.execute("UPDATE events SET page_url = 'marked' WHERE event_id = (SELECT min(event_id) FROM events "
                     "WHERE source = 'app' AND delivery_date = ? AND event_id <> ?)", [WORLD_START, event])
-        # an identifier the next nights do not see again keeps its stored row: only the identifiers
-        # whose sightings changed are derived again
-        con.execute("UPDATE identity_identifiers SET occurrences = occurrences + 1000 WHERE node_id = (SELECT "
-                    "arg_min(node_id, (last_seen_at, node_id)) FROM identity_identifiers WHERE sources = ['app'])")
         # the customer whose touches ended first: the next nights bring them nothing new
         con.execute("UPDATE customer_touchpoints SET channel = 'marked' WHERE touch_id = (SELECT arg_min(touch_id, "
                     "(touched_at, touch_id)) FROM touchpoints WHERE customer_id = (SELECT arg_min(customer_id, "
@@ -114,9 +110,6 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
     assert query(data_dir, "SELECT count(*) FROM events WHERE page_url = 'marked'") == [(1,)]
     assert query(data_dir, "SELECT customer_id FROM events WHERE event_id = ?", event) == [(customer,)]
     assert query(data_dir, "SELECT count(*) FROM moved_records WHERE source = 'web' AND record_id = ?", record) == [(1,)]
-    assert query(data_dir, "SELECT version FROM delivery_loads WHERE model = 'identity_identifiers' "
-                           "AND source = 'identifiers'") == \
-        query(data_dir, "SELECT max(seq)::varchar FROM restated_identifiers WHERE model = 'identity_occurrences'")
     assert query(data_dir, "SELECT version FROM delivery_loads WHERE model = 'events' AND source = 'moved_records'") == \
         query(data_dir, "SELECT max(seq)::varchar FROM moved_records WHERE model = 'record_customers'")
     assert query(data_dir, "SELECT count(*) FROM touchpoints WHERE channel = 'marked'") == [(1,)]
@@ -133,13 +126,11 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
     assert registrations > 0 and redelivered == 0
     # the audit sees the hand-made changes, and nothing else
     assert full_refresh_differences(settings) == (LAST, [Difference("events", 1, 1),
-                                                        Difference("identity_identifiers", 1, 1),
                                                         Difference("stg_app__events", 1, 1),
                                                         Difference("touchpoints", 1, 1),
                                                         Difference("traits_engagement_days", 1, 1)])
     assert query(data_dir, "SELECT DISTINCT model FROM delivery_loads ORDER BY 1") == [
-        (m,) for m in ["customer_touchpoints", "events", "funnel_steps", "identity_identifiers", "identity_occurrences",
-                       "record_customers",
+        (m,) for m in ["customer_touchpoints", "events", "funnel_steps", "identity_occurrences", "record_customers",
                        *BY_DELIVERY, "traits_engagement_day_values", "traits_engagement_days"]]
     # the parts, the funnel and the touches read the customer-days `events` logged: each of its builds since
     for model in ("customer_touchpoints", "funnel_steps", "traits_engagement_day_values", "traits_engagement_days"):
@@ -229,31 +220,3 @@ def test_the_nightly_job_leaves_the_weekly_audit_out():
     assert "matches_full_refresh" not in nightly and "warehouse" in nightly
     assert audit == ["matches_full_refresh"]
 
-
-def test_a_member_who_gains_an_email_changes_the_degree_of_the_identifiers_they_had(month_copy):
-    """A CRM member's snapshot gains an email: their member id's and phone's sightings stay as they
-    were, yet both now share a record with one more value. Every identifier of a changed record
-    is derived again (identity_identifiers keeps the others' rows)."""
-    data_dir, settings = month_copy
-    dbt_build(data_dir, str(LAST - timedelta(days=2)))
-    layout = Layout(data_dir)
-    parts = [layout.lake / "crm" / "members" / f"delivery_date={day}" / "part-0.parquet"
-             for day in (LAST - timedelta(days=1), LAST)]
-    # a member the CRM alone knows (their member id is on no other record)
-    crm_only = [m for (m,) in query(data_dir, "SELECT id_value FROM identity_identifiers WHERE id_type = 'member_id' "
-                                              "AND sources = ['crm'] AND degree = 1")]
-    [(member,)] = duckdb.execute(
-        f"SELECT min(member_id) FROM read_parquet('{parts[0]}') WHERE email IS NULL AND phone IS NOT NULL "
-        f"AND member_id IN (SELECT member_id FROM read_parquet('{parts[1]}')) AND list_contains(?, member_id)",
-        [crm_only]).fetchall()
-    degree = "SELECT degree FROM identity_identifiers WHERE id_type = 'member_id' AND id_value = ?"
-    assert query(data_dir, degree, member) == [(1,)]       # their phone
-    for part in parts:     # the member's next two snapshots carry an email nobody else has
-        grown = part.with_name("part-grown.parquet")
-        duckdb.execute(f"COPY (SELECT * REPLACE (CASE WHEN member_id = '{member}' THEN 'grown.{member.lower()}"
-                       f"@mail.cdp.cn' ELSE email END AS email) FROM read_parquet('{part}')) TO '{grown}'")
-        grown.replace(part)
-    for night in (LAST - timedelta(days=1), LAST):
-        dbt_build(data_dir, str(night))
-    assert query(data_dir, degree, member) == [(2,)]       # their phone and the email
-    assert full_refresh_differences(settings) == (LAST, [])

@@ -1,5 +1,3 @@
-{{ restated_by_identifier(seeds=['identity_blocklist', 'identity_id_types']) }}
--- depends_on: {{ ref('identity_blocklist') }}, {{ ref('identity_id_types') }}
 -- One row per identifier ever seen, with the verdict of the rules in the identity seeds:
 --   blocked  its value matches `identity_blocklist` (junk, placeholders, test addresses)
 --   hub      it co-occurs with more limited-type values than its type's `max_degree` allows
@@ -7,36 +5,10 @@
 --   linked   it may join the identifiers it co-occurs with
 -- Aggregated per source first: the second step then lists a few sources per identifier instead
 -- of one per sighting (at 10 M events: 46 s -> 29 s).
--- A night derives again only the identifiers whose sightings changed (macros/restated_identifiers.sql):
--- an identifier's row depends on its own sightings and on the records carrying them (its degree).
--- Its node id is derived from it (`stable_id`), so that it does not change when others arrive.
-{%- set logged = logged_identifiers() %}
-with
-{%- if logged is none %}
-sightings as (
-    select * from {{ ref('identity_occurrences') }}
-),
-
-record_sightings as (
-    select * from {{ ref('identity_occurrences') }}
-),
-{%- else %}
--- the sightings of the identifiers derived again, and every sighting on the records carrying them
-sightings as (
-    select o.* from {{ ref('identity_occurrences') }} o
-    semi join ({{ logged }}) l on l.id_type = o.id_type and l.id_value = o.id_value
-),
-
-record_sightings as (
-    select o.* from {{ ref('identity_occurrences') }} o
-    semi join (select distinct source, record_id from sightings) r using (source, record_id)
-),
-{%- endif %}
-
-per_source as (
+with per_source as (
     select id_type, id_value, source, min(seen_at) as first_seen_at, max(seen_at) as last_seen_at,
         count(*) as occurrences
-    from sightings
+    from {{ ref('identity_occurrences') }}
     group by id_type, id_value, source
 ),
 
@@ -53,8 +25,8 @@ seen as (
     group by id_type, id_value
 ),
 
--- Blocklist patterns (checked for every identifier on the records read: a blocked value does not
--- count in its neighbours' degree) are read at compile time and inlined as constants, so each regular
+-- depends_on: {{ ref('identity_blocklist') }}
+-- Blocklist patterns are read at compile time and inlined as constants, so each regular
 -- expression is compiled once, not once per identifier (a join on a pattern column is ~20x slower).
 {%- set blocklist = run_query("select id_type, pattern, reason from " ~ ref('identity_blocklist') ~ " order by 1, 2, 3").rows
     if execute else [] %}
@@ -72,7 +44,7 @@ blocked as (
             {%- endfor %}
             end
             {%- endif %} as blocked_reason
-        from {{ 'seen' if logged is none else '(select distinct id_type, id_value from record_sightings)' }}
+        from seen
     )
     where blocked_reason is not null
 ),
@@ -81,14 +53,14 @@ blocked as (
 -- shares a record with. Blocked values do not count.
 limited_sightings as (
     select o.source, o.record_id, o.id_type, o.id_value
-    from record_sightings o
+    from {{ ref('identity_occurrences') }} o
     join {{ ref('identity_id_types') }} t on t.id_type = o.id_type and t.max_per_customer is not null
     anti join blocked b on b.id_type = o.id_type and b.id_value = o.id_value
 ),
 
 degree as (
     select o.id_type, o.id_value, count(distinct (l.id_type, l.id_value)) as degree
-    from sightings o
+    from {{ ref('identity_occurrences') }} o
     join limited_sightings l
         on l.source = o.source and l.record_id = o.record_id
         and (l.id_type, l.id_value) <> (o.id_type, o.id_value)
@@ -96,7 +68,7 @@ degree as (
 )
 
 select
-    {{ stable_id("s.id_type || ':' || s.id_value") }} as node_id,
+    row_number() over (order by s.id_type, s.id_value) as node_id,
     s.id_type,
     s.id_value,
     s.first_seen_at,

@@ -1,4 +1,4 @@
-{{ restated_by_record(log_identifiers=true) }}
+{{ restated_by_record() }}
 -- Every sighting of an identifier on a record, from every source. A record's identifiers
 -- belong to one person: that co-occurrence is the only evidence identity resolution uses.
 -- Restated by record as `events` is (macros/restate.sql): a night derives again the records of

@@ -33,11 +33,11 @@ HISTORY = {
 # of changed customer-days (macros/customer_days.sql) numbers each build; deleting a build's
 # rows could hand its number to the next build, which readers would then skip.
 PSEUDONYMISED = {"restated_customer_days": "customer_id"}
-# Change logs that name records or identifiers (macros/moved_records.sql, macros/restated_identifiers.sql),
-# whose values can be a person's (a CRM record is its member id; a phone): on a night with
+# Change logs that name records (macros/moved_records.sql), whose ids can be a person's (a CRM
+# record is its member id): on a night with
 # erasures their entries go, and one "everything" entry per model takes the next number, so that
 # their readers derive everything once. Log -> its first key column.
-CHANGE_LOGS = {"moved_records": "source", "restated_identifiers": "id_type"}
+CHANGE_LOGS = {"moved_records": "source"}
 ERASED = "erased"
 
 
