@@ -122,6 +122,9 @@ def test_history_tables_hold_no_row_of_the_erased_customer(erased):
     [(kept_id, overwritten)] = query(erased, "SELECT count(*) FILTER (WHERE customer_id = ?), count(*) FILTER "
                                              "(WHERE customer_id = ?) FROM restated_customer_days", erased_id, ERASED)
     assert kept_id == 0 and overwritten > 0
+    # the log of moved records (record ids: a CRM record's is its member id) keeps only its numbers
+    assert query(erased, "SELECT count(*) FILTER (WHERE source IS NOT NULL), count(*) FILTER (WHERE source IS NULL "
+                         "AND seq = (SELECT max(seq) FROM moved_records)) FROM moved_records") == [(0, 1)]
     raw = (erased / "warehouse" / "cdp.duckdb").read_bytes()
     assert erased_id.encode() not in raw
 

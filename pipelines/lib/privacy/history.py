@@ -34,9 +34,9 @@ HISTORY = {
 # rows could hand its number to the next build, which readers would then skip.
 PSEUDONYMISED = {"restated_customer_days": "customer_id"}
 # Change logs that name records (macros/moved_records.sql), whose ids can be a person's (a CRM
-# record is its member id): on a night with
-# erasures their entries go, and one "everything" entry per model takes the next number, so that
-# their readers derive everything once. Log -> its first key column.
+# record is its member id): on a night with erasures their entries go, and one "everything" entry
+# per model takes the next number, so that their readers derive everything once. Log -> its first
+# key column.
 CHANGE_LOGS = {"moved_records": "source"}
 ERASED = "erased"
 
