@@ -29,6 +29,12 @@ def _shared_dir(tmp_path_factory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
+def pristine_month(tmp_path_factory) -> Path:
+    """The month as its nights left it, which no test changes (`ingested_month` builds it first);
+    a worker's own copy may have had a night rerun in place by an earlier test."""
+    return _shared_dir(tmp_path_factory) / "month-world" / "world"
+
+
 @pytest.fixture(scope="session")
 def ingested_month(tmp_path_factory):
     """A month of noisy deliveries (noise on), every night run through the real Dagster job, in

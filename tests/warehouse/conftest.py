@@ -14,6 +14,7 @@ from pipelines.lib.layout import Layout
 from pipelines.lib.specs import compile_project
 from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR
 from pipelines.settings import Settings
+from tests.conftest import pristine_month
 
 
 def dbt_build(data_dir: Path, run_date: str, project_dir: Path = PROJECT_DIR, select: list[str] | None = None,
@@ -40,10 +41,13 @@ def query(data_dir: Path, sql: str, *params) -> list[tuple]:
 
 
 @pytest.fixture
-def month_copy(ingested_month, tmp_path) -> tuple[Path, Settings]:
-    """A copy of the month after its last night (lake, warehouse, published outputs), to break."""
-    source, settings, _ = ingested_month
+def month_copy(ingested_month, tmp_path_factory, tmp_path) -> tuple[Path, Settings]:
+    """A copy of the month after its last night (lake, warehouse, published outputs), to break.
+    Copied from the month as its nights left it, not from this worker's copy: a rerun of the last
+    night in place (an erasure night, which starts a new build chain) changes what the next night
+    can copy by customer-day."""
+    _, settings, _ = ingested_month
     data_dir = tmp_path / "copy"
-    shutil.copytree(source, data_dir, ignore=shutil.ignore_patterns(".dagster", ".staging"))
+    shutil.copytree(pristine_month(tmp_path_factory), data_dir, ignore=shutil.ignore_patterns(".dagster", ".staging"))
     return data_dir, Settings(data_dir=data_dir, duckdb_memory_limit=settings.duckdb_memory_limit,
                               duckdb_threads=settings.duckdb_threads, timezone=settings.timezone)
