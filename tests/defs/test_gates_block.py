@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import pyarrow.parquet as pq
 
 from pipelines.defs.ingest.assets import INGEST_ASSETS, landing_zone
 from pipelines.defs.resources import DELIVERY_DATES, LakeResource
@@ -82,3 +83,62 @@ def test_cdp_run_exits_non_zero_and_explains_the_failed_gate(tmp_path):
     assert rows["lake/pos"][:2] == ["failed", str(DAY)] and "delivery_files_are_readable" in " ".join(rows["lake/pos"])
     assert rows["lake/app"][:3] == ["ok", str(DAY), "1"]
     assert "Last night's files: 2 (1 refused)" in status.stdout
+
+
+def test_a_backfill_stops_at_the_night_whose_gate_failed_with_that_nights_report(tmp_path, monkeypatch):
+    """The nights before the build are ingested in one run; when a gate fails in it, they are run
+    again one by one, and the backfill stops at the failing night as a night-by-night run would."""
+    from datetime import timedelta
+
+    from pipelines.runner import run_nights
+    from pipelines.settings import Settings
+
+    _deliver(tmp_path)
+    layout = Layout(tmp_path)
+    days = [DAY + timedelta(days=i) for i in (-1, 0, 1, 2)]
+    for day in days:
+        app = layout.delivery("app", day) / "events.jsonl"
+        app.parent.mkdir(parents=True, exist_ok=True)
+        app.write_text(json.dumps({"messageId": f"m-{day}", "type": "track", "event": "Product Viewed",
+                                   "anonymousId": "d1", "timestamp": f"{day}T10:00:00+08:00"}) + "\n")
+    monkeypatch.setenv("CDP_DAGSTER_STORAGE", str(tmp_path / ".dagster"))
+    nights = run_nights(days, Settings.from_env(tmp_path))
+    assert [(n.day, n.success) for n in nights] == [(days[0], True), (DAY, False)]
+    assert nights[0].rows["lake/app"] == 1
+    assert nights[1].failed_gates == [f"lake/pos delivery_files_are_readable: raw/pos/{DAY}/till.csv refused: "
+                                      "missing required column(s) phone; the header has: order_id, store_id, "
+                                      "guide_id, member_card, order_time, sku, product_id, category, quantity, "
+                                      "unit_price, line_amount, discount, coupon_type, payment_method"]
+    # the warehouse was never built: the backfill stopped before its last night
+    assert not layout.warehouse.exists()
+    with dg.DagsterInstance.get() as instance:
+        runs = instance.get_runs()
+    # the range run, then night by night up to the failing one
+    assert sorted(r.tags.get("dagster/asset_partition_range_start", r.tags.get("dagster/partition"))
+                  for r in runs) == sorted([days[0].isoformat(), days[0].isoformat(), DAY.isoformat()])
+
+
+def test_a_backfill_ingests_its_nights_in_one_run_with_each_nights_rows(tmp_path, monkeypatch):
+    from datetime import timedelta
+
+    from pipelines.runner import ingest_nights, use_instance_for
+    from pipelines.settings import Settings
+
+    layout = Layout(tmp_path)
+    days = [DAY + timedelta(days=i) for i in range(3)]
+    for n, day in enumerate(days):
+        app = layout.delivery("app", day) / "events.jsonl"
+        app.parent.mkdir(parents=True)
+        app.write_text("".join(json.dumps({"messageId": f"m-{day}-{i}", "type": "track", "event": "Product Viewed",
+                                           "anonymousId": "d1", "timestamp": f"{day}T10:00:00+08:00"}) + "\n"
+                               for i in range(n + 1)))
+    monkeypatch.setenv("CDP_DAGSTER_STORAGE", str(tmp_path / ".dagster"))
+    settings = Settings.from_env(tmp_path)
+    use_instance_for(settings)
+    with dg.DagsterInstance.get() as instance:
+        nights = ingest_nights(days, settings, instance)
+        [run] = instance.get_runs()
+    assert [(n.day, n.success, n.rows["lake/app"], n.run_id) for n in nights] == \
+        [(day, True, i + 1, run.run_id) for i, day in enumerate(days)]
+    for i, day in enumerate(days):
+        assert pq.read_table(layout.lake_partition("app", "events", day) / "part-0.parquet").num_rows == i + 1
