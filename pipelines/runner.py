@@ -162,6 +162,11 @@ def release_dead_runs(instance) -> list[str]:
     return [run.run_id for run in dead]
 
 
+def ingested_in_one_run(days: list[date], build_each_night: bool) -> list[date]:
+    """The nights of a backfill ingested in one run (`ingest_nights`): those before its build."""
+    return days[:-1] if not build_each_night and len(days) > 2 else []
+
+
 def run_nights(days: list[date], settings: Settings,
                on_night: Callable[[NightResult], None] | None = None,
                build_each_night: bool = False, full_refresh: bool = False) -> list[NightResult]:
@@ -177,8 +182,8 @@ def run_nights(days: list[date], settings: Settings,
     instance = dg.DagsterInstance.get()
     release_dead_runs(instance)
     results: list[NightResult] = []
-    backfill = [] if build_each_night else days[:-1]
-    if len(backfill) > 1:
+    backfill = ingested_in_one_run(days, build_each_night)
+    if backfill:
         # one run ingests the nights before the build; a failure anywhere in it makes the
         # nights run again one by one (reruns are idempotent), so the first failing night
         # stops the backfill with its own report, as below

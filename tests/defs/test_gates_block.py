@@ -90,7 +90,7 @@ def test_a_backfill_stops_at_the_night_whose_gate_failed_with_that_nights_report
     again one by one, and the backfill stops at the failing night as a night-by-night run would."""
     from datetime import timedelta
 
-    from pipelines.runner import run_nights
+    from pipelines.runner import use_instance_for
     from pipelines.settings import Settings
 
     _deliver(tmp_path)
@@ -102,15 +102,19 @@ def test_a_backfill_stops_at_the_night_whose_gate_failed_with_that_nights_report
         app.write_text(json.dumps({"messageId": f"m-{day}", "type": "track", "event": "Product Viewed",
                                    "anonymousId": "d1", "timestamp": f"{day}T10:00:00+08:00"}) + "\n")
     monkeypatch.setenv("CDP_DAGSTER_STORAGE", str(tmp_path / ".dagster"))
-    nights = run_nights(days, Settings.from_env(tmp_path))
-    assert [(n.day, n.success) for n in nights] == [(days[0], True), (DAY, False)]
-    assert nights[0].rows["lake/app"] == 1
-    assert nights[1].failed_gates == [f"lake/pos delivery_files_are_readable: raw/pos/{DAY}/till.csv refused: "
-                                      "missing required column(s) phone; the header has: order_id, store_id, "
-                                      "guide_id, member_card, order_time, sku, product_id, category, quantity, "
-                                      "unit_price, line_amount, discount, coupon_type, payment_method"]
+    cdp = Path(sys.executable).parent / "cdp"
+    proc = subprocess.run([str(cdp), "run", "--data-dir", str(tmp_path), "--from", str(days[0]), "--to", str(days[-1])],
+                          capture_output=True, text=True, env=dict(os.environ), timeout=600)
+    assert proc.returncode == 1
+    assert f"ingesting {days[0]}..{days[2]} in one run, then {days[3]} with its build" in proc.stdout
+    assert [line.split()[:2] for line in proc.stdout.splitlines() if line.startswith("2026-")] == \
+        [[str(days[0]), "ok"], [str(DAY), "FAILED"]]
+    assert f"Night {DAY} failed" in proc.stderr and "2 later night(s) were not run." in proc.stderr
+    assert (f"lake/pos delivery_files_are_readable: raw/pos/{DAY}/till.csv refused: missing required column(s) "
+            "phone") in proc.stderr
     # the warehouse was never built: the backfill stopped before its last night
     assert not layout.warehouse.exists()
+    use_instance_for(Settings.from_env(tmp_path))
     with dg.DagsterInstance.get() as instance:
         runs = instance.get_runs()
     # the range run, then night by night up to the failing one
