@@ -162,8 +162,15 @@ def release_dead_runs(instance) -> list[str]:
     return [run.run_id for run in dead]
 
 
+# A range run still records each night's materializations, and Dagster's events cost more as the
+# run's range grows: 99 nights of the 10 M world took 764.4 s night by night, 731.1 s in one run,
+# 656.7 s in runs of 20.
+NIGHTS_PER_RUN = 20
+
+
 def ingested_in_one_run(days: list[date], build_each_night: bool) -> list[date]:
-    """The nights of a backfill ingested in one run (`ingest_nights`): those before its build."""
+    """The nights of a backfill ingested by range runs (`ingest_nights`, up to NIGHTS_PER_RUN
+    nights each): those before its build."""
     return days[:-1] if not build_each_night and len(days) > 2 else []
 
 
@@ -183,17 +190,18 @@ def run_nights(days: list[date], settings: Settings,
     release_dead_runs(instance)
     results: list[NightResult] = []
     backfill = ingested_in_one_run(days, build_each_night)
-    if backfill:
-        # one run ingests the nights before the build; a failure anywhere in it makes the
-        # nights run again one by one (reruns are idempotent), so the first failing night
-        # stops the backfill with its own report, as below
-        ingested = ingest_nights(backfill, settings, instance)
-        if all(n.success for n in ingested):
-            for night in ingested:
-                results.append(night)
-                if on_night:
-                    on_night(night)
-            days = days[len(backfill):]
+    for start in range(0, len(backfill), NIGHTS_PER_RUN):
+        # runs of up to NIGHTS_PER_RUN nights ingest the nights before the build; a failure
+        # anywhere in one makes its nights run again one by one (reruns are idempotent), so
+        # the first failing night stops the backfill with its own report, as below
+        ingested = ingest_nights(backfill[start:start + NIGHTS_PER_RUN], settings, instance)
+        if not all(n.success for n in ingested):
+            break
+        for night in ingested:
+            results.append(night)
+            if on_night:
+                on_night(night)
+        days = days[len(ingested):]
     for i, day in enumerate(days):
         build = build_each_night or i == len(days) - 1
         night = run_night(day, settings, instance, build=build, full_refresh=full_refresh)

@@ -106,7 +106,7 @@ def test_a_backfill_stops_at_the_night_whose_gate_failed_with_that_nights_report
     proc = subprocess.run([str(cdp), "run", "--data-dir", str(tmp_path), "--from", str(days[0]), "--to", str(days[-1])],
                           capture_output=True, text=True, env=dict(os.environ), timeout=600)
     assert proc.returncode == 1
-    assert f"ingesting {days[0]}..{days[2]} in one run, then {days[3]} with its build" in proc.stdout
+    assert f"ingesting {days[0]}..{days[2]}, 20 nights a run; building {days[3]}" in proc.stdout
     assert [line.split()[:2] for line in proc.stdout.splitlines() if line.startswith("2026-")] == \
         [[str(days[0]), "ok"], [str(DAY), "FAILED"]]
     assert f"Night {DAY} failed" in proc.stderr and "2 later night(s) were not run." in proc.stderr
