@@ -75,7 +75,7 @@ def run(data_dir: Path | None, day: date | None, first: date | None, last: date 
     from pipelines.lib.ingest.landing import delivery_dates
     from pipelines.lib.ingest.sources import SOURCES
     from pipelines.lib.layout import Layout
-    from pipelines.runner import NIGHTS_PER_RUN, ingested_in_one_run, run_nights
+    from pipelines.runner import NIGHTS_PER_RUN, ingested_before_build, run_nights
 
     settings = Settings.from_env(data_dir)
     _specs_or_exit()
@@ -102,7 +102,7 @@ def run(data_dir: Path | None, day: date | None, first: date | None, last: date 
                                    + (f"  ({len(night.warnings)} warnings)" if night.warnings else ""))
             progress.advance(task)
 
-        if backfill := ingested_in_one_run(days, build_each_night):
+        if backfill := ingested_before_build(days, build_each_night):
             progress.console.print(f"ingesting {backfill[0]}..{backfill[-1]}, {NIGHTS_PER_RUN} nights a run; "
                                    f"building {days[-1]}", soft_wrap=True)
         with _exclusive(settings, "cdp run"):

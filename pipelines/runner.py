@@ -81,7 +81,7 @@ def run_night(day: date, settings: Settings, instance=None, build: bool = True,
 def ingest_nights(days: list[date], settings: Settings, instance) -> list[NightResult]:
     """Ingest consecutive `days` in one run of the `ingest` job over their partition range (each
     source's step ingests them in order), one result per night. Dagster's cost per run and step
-    (about 2 s a night) is paid once; each night's gates judge that night, as in `run_night`."""
+    is paid once for them; each night's gates judge that night, as in `run_night`."""
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
     from pipelines.definitions import defs
@@ -168,7 +168,7 @@ def release_dead_runs(instance) -> list[str]:
 NIGHTS_PER_RUN = 20
 
 
-def ingested_in_one_run(days: list[date], build_each_night: bool) -> list[date]:
+def ingested_before_build(days: list[date], build_each_night: bool) -> list[date]:
     """The nights of a backfill ingested by range runs (`ingest_nights`, up to NIGHTS_PER_RUN
     nights each): those before its build."""
     return days[:-1] if not build_each_night and len(days) > 2 else []
@@ -189,7 +189,7 @@ def run_nights(days: list[date], settings: Settings,
     instance = dg.DagsterInstance.get()
     release_dead_runs(instance)
     results: list[NightResult] = []
-    backfill = ingested_in_one_run(days, build_each_night)
+    backfill = ingested_before_build(days, build_each_night)
     for start in range(0, len(backfill), NIGHTS_PER_RUN):
         # runs of up to NIGHTS_PER_RUN nights ingest the nights before the build; a failure
         # anywhere in one makes its nights run again one by one (reruns are idempotent), so

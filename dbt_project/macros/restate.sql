@@ -98,7 +98,6 @@ insert into {{ this.schema }}.delivery_loads (model, source, delivery_date, vers
 {%- if restate_config().get('log_customer_days') %}
 {{ log_restated_customer_days(target, deleted, arg_dict["temp_relation"], columns, restated == 'true') }}
 {%- endif %}
-
 delete from {{ target }}
 where {{ deleted }};
 insert into {{ target }} ({{ columns }})

@@ -86,8 +86,8 @@ def test_cdp_run_exits_non_zero_and_explains_the_failed_gate(tmp_path):
 
 
 def test_a_backfill_stops_at_the_night_whose_gate_failed_with_that_nights_report(tmp_path, monkeypatch):
-    """The nights before the build are ingested in one run; when a gate fails in it, they are run
-    again one by one, and the backfill stops at the failing night as a night-by-night run would."""
+    """The nights before the build are ingested by range runs; when a gate fails in one, its nights
+    run again one by one, and the backfill stops at the failing night as a night-by-night run would."""
     from datetime import timedelta
 
     from pipelines.runner import use_instance_for

@@ -220,3 +220,32 @@ def test_the_nightly_job_leaves_the_weekly_audit_out():
     assert "matches_full_refresh" not in nightly and "warehouse" in nightly
     assert audit == ["matches_full_refresh"]
 
+
+def test_a_member_who_gains_an_email_changes_the_degree_of_the_identifiers_they_had(month_copy):
+    """A CRM member's snapshot gains an email: their member id's and phone's sightings stay as they
+    were, yet both now share a record with one more value. Every identifier of a changed record
+    is derived again: a restatement of identifiers must derive again every identifier of a
+    changed record, not only those whose own sightings changed (a trap met while trying one)."""
+    data_dir, settings = month_copy
+    dbt_build(data_dir, str(LAST - timedelta(days=2)))
+    layout = Layout(data_dir)
+    parts = [layout.lake / "crm" / "members" / f"delivery_date={day}" / "part-0.parquet"
+             for day in (LAST - timedelta(days=1), LAST)]
+    # a member the CRM alone knows (their member id is on no other record)
+    crm_only = [m for (m,) in query(data_dir, "SELECT id_value FROM identity_identifiers WHERE id_type = 'member_id' "
+                                              "AND sources = ['crm'] AND degree = 1")]
+    [(member,)] = duckdb.execute(
+        f"SELECT min(member_id) FROM read_parquet('{parts[0]}') WHERE email IS NULL AND phone IS NOT NULL "
+        f"AND member_id IN (SELECT member_id FROM read_parquet('{parts[1]}')) AND list_contains(?, member_id)",
+        [crm_only]).fetchall()
+    degree = "SELECT degree FROM identity_identifiers WHERE id_type = 'member_id' AND id_value = ?"
+    assert query(data_dir, degree, member) == [(1,)]       # their phone
+    for part in parts:     # the member's next two snapshots carry an email nobody else has
+        grown = part.with_name("part-grown.parquet")
+        duckdb.execute(f"COPY (SELECT * REPLACE (CASE WHEN member_id = '{member}' THEN 'grown.{member.lower()}"
+                       f"@mail.cdp.cn' ELSE email END AS email) FROM read_parquet('{part}')) TO '{grown}'")
+        grown.replace(part)
+    for night in (LAST - timedelta(days=1), LAST):
+        dbt_build(data_dir, str(night))
+    assert query(data_dir, degree, member) == [(2,)]       # their phone and the email
+    assert full_refresh_differences(settings) == (LAST, [])
