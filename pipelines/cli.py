@@ -103,7 +103,8 @@ def run(data_dir: Path | None, day: date | None, first: date | None, last: date 
             progress.advance(task)
 
         if backfill := ingested_before_build(days, build_each_night):
-            progress.console.print(f"ingesting {backfill[0]}..{backfill[-1]}, {NIGHTS_PER_RUN} nights a run; "
+            progress.console.print(f"ingesting {backfill[0]}..{backfill[-1]} (runs of {NIGHTS_PER_RUN} nights, "
+                                   f"{settings.ingest_processes} process{'es' if settings.ingest_processes > 1 else ''}); "
                                    f"building {days[-1]}", soft_wrap=True)
         with _exclusive(settings, "cdp run"):
             results = run_nights(days, settings, on_night, build_each_night=build_each_night,

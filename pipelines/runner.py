@@ -6,8 +6,9 @@ where a `dagster asset materialize` per night would pay start-up every time.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from pipelines.settings import REPO_ROOT, Settings
@@ -78,18 +79,69 @@ def run_night(day: date, settings: Settings, instance=None, build: bool = True,
     return night
 
 
-def ingest_nights(days: list[date], settings: Settings, instance) -> list[NightResult]:
-    """Ingest consecutive `days` in one run of the `ingest` job over their partition range (each
+def ingest_nights(days: list[date], settings: Settings, instance, pool=None) -> list[NightResult]:
+    """Ingest consecutive `days` by runs of the `ingest` job over their partition range (each
     source's step ingests them in order), one result per night. Dagster's cost per run and step
-    is paid once for them; each night's gates judge that night, as in `run_night`."""
+    is paid once for them; each night's gates judge that night, as in `run_night`.
+
+    With a `pool` of worker processes (`ingest_pool`), each source is a run of its own, handed to
+    whichever worker is free, the largest deliveries first: sources are independent (each reads
+    only its own earlier nights; the ingest log is folded in under a lock), and one process
+    leaves a core idle while Great Expectations judges a night in Python. A source's cost per
+    night is not its bytes (formats parse at different speeds, each entity is gated on its own),
+    so the workers balance it by taking the next source when they finish one."""
+    assert [d.toordinal() for d in days] == list(range(days[0].toordinal(), days[-1].toordinal() + 1)), days
+    if pool is None:
+        return _ingest_range(days, settings, instance)
+    sources = largest_first(settings, days)
+    # the landing zone's asset (it only lists the folders) goes with the first source
+    per_source = pool.starmap(_ingest_sources, [(days, settings, [source], i == 0) for i, source in enumerate(sources)],
+                              chunksize=1)
+    return [_merged([runs[i] for runs in per_source]) for i in range(len(days))]
+
+
+def ingest_pool(settings: Settings):
+    """Worker processes for `ingest_nights`, started once for a whole backfill (each pays
+    Dagster's and Great Expectations' imports once); None when settings ask for one process."""
+    import multiprocessing
+
+    if settings.ingest_processes < 2:
+        return None
+    # spawned, not forked: this process holds SQLite and DuckDB connections and threads
+    return multiprocessing.get_context("spawn").Pool(settings.ingest_processes)
+
+
+def largest_first(settings: Settings, days: list[date]) -> list[str]:
+    """The sources by bytes delivered over `days`, largest first (then by name)."""
+    from pipelines.lib.ingest.sources import SOURCES
+    from pipelines.lib.layout import Layout
+
+    layout = Layout(settings.data_dir)
+
+    def delivered(source: str) -> int:
+        return sum(p.stat().st_size for day in days if (folder := layout.delivery(source, day)).is_dir()
+                   for p in folder.iterdir() if p.is_file())
+
+    return [source for _, source in sorted((-delivered(s), s) for s in SOURCES)]
+
+
+def _ingest_range(days: list[date], settings: Settings, instance, sources: list[str] | None = None,
+                  landing_zone: bool = True, resources: bool = True) -> list[NightResult]:
+    """One run of the `ingest` job over `days`: every asset, or those of `sources` (and the
+    landing zone's if `landing_zone`)."""
+    import dagster as dg
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
     from pipelines.definitions import defs
     from pipelines.defs.resources import LakeResource
 
-    assert [d.toordinal() for d in days] == list(range(days[0].toordinal(), days[-1].toordinal() + 1)), days
+    selection = None
+    if sources:
+        selection = [dg.AssetKey(["lake", s]) for s in sources] + \
+            ([dg.AssetKey(["raw", "landing_zone"])] if landing_zone else [])
     result = defs().resolve_job_def("ingest").execute_in_process(
-        instance=instance, raise_on_error=False, resources={"lake": LakeResource.from_settings(settings)},
+        instance=instance, raise_on_error=False, asset_selection=selection,
+        resources={"lake": LakeResource.from_settings(settings)} if resources else None,
         tags={"cdp/trigger": "cli", ASSET_PARTITION_RANGE_START_TAG: days[0].isoformat(),
               ASSET_PARTITION_RANGE_END_TAG: days[-1].isoformat()},
         run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
@@ -105,8 +157,46 @@ def ingest_nights(days: list[date], settings: Settings, instance) -> list[NightR
             per_night.setdefault(key, {})[mat.asset_key.to_user_string()] = rows
     return [NightResult(day=day, success=whole.success, run_id=whole.run_id, rows=per_night.get(day.isoformat(), {}),
                         warnings=[w for w in whole.warnings if day.isoformat() in w],
-                        ignored=whole.ignored,
+                        ignored=whole.ignored, errors=whole.errors,
                         quarantine=whole.quarantine) for day in days]
+
+
+def _ingest_sources(days: list[date], settings: Settings, sources: list[str], landing_zone: bool) -> list[NightResult]:
+    """A worker process's run: `sources` over `days`, with its share of DuckDB's memory. The code
+    location reads its resources from the environment, set here before it is first imported."""
+    share = replace(settings, duckdb_memory_limit=_memory_share(settings.duckdb_memory_limit,
+                                                                settings.ingest_processes))
+    os.environ.update(share.to_env())
+    use_instance_for(share)
+    import dagster as dg
+
+    try:
+        with dg.DagsterInstance.get() as instance:
+            return _ingest_range(days, share, instance, sources, landing_zone, resources=False)
+    except Exception as error:  # the runner then runs the nights one by one, in its own process
+        return [NightResult(day=day, success=False, run_id="", errors=[f"ingest of {', '.join(sources)}: "
+                                                                       f"{type(error).__name__}: {error}"])
+                for day in days]
+
+
+def _memory_share(limit: str, processes: int) -> str:
+    """`limit` (DuckDB's notation: 12GB, 512MB) split between `processes`, in MB."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B\s*", limit, re.IGNORECASE)
+    if not match:
+        return limit
+    mb = float(match[1]) * {"K": 2**-10, "": 2**-20, "M": 1, "G": 2**10, "T": 2**20}[match[2].upper()]
+    return f"{max(1, int(mb // processes))}MB"
+
+
+def _merged(parts: list[NightResult]) -> NightResult:
+    """One night's result from its sources' runs (the run id: the first's)."""
+    night = replace(parts[0], success=all(p.success for p in parts), rows={}, warnings=[], errors=[], ignored=[])
+    for part in parts:
+        night.rows.update(part.rows)
+        night.warnings += part.warnings
+        night.errors += part.errors
+        night.ignored += [i for i in part.ignored if i not in night.ignored]
+    return night
 
 
 def _read_run(result, night: NightResult) -> None:
@@ -190,18 +280,26 @@ def run_nights(days: list[date], settings: Settings,
     release_dead_runs(instance)
     results: list[NightResult] = []
     backfill = ingested_before_build(days, build_each_night)
-    for start in range(0, len(backfill), NIGHTS_PER_RUN):
-        # runs of up to NIGHTS_PER_RUN nights ingest the nights before the build; a failure
-        # anywhere in one makes its nights run again one by one (reruns are idempotent), so
-        # the first failing night stops the backfill with its own report, as below
-        ingested = ingest_nights(backfill[start:start + NIGHTS_PER_RUN], settings, instance)
-        if not all(n.success for n in ingested):
-            break
-        for night in ingested:
-            results.append(night)
-            if on_night:
-                on_night(night)
-        days = days[len(ingested):]
+    pool = ingest_pool(settings) if backfill else None
+    try:
+        for start in range(0, len(backfill), NIGHTS_PER_RUN):
+            # runs of up to NIGHTS_PER_RUN nights ingest the nights before the build; a failure
+            # anywhere in one makes its nights run again one by one (reruns are idempotent), so
+            # the first failing night stops the backfill with its own report, as below
+            ingested = ingest_nights(backfill[start:start + NIGHTS_PER_RUN], settings, instance, pool)
+            if not all(n.success for n in ingested):
+                break
+            for night in ingested:
+                results.append(night)
+                if on_night:
+                    on_night(night)
+            days = days[len(ingested):]
+        if pool is not None:
+            pool.close()
+            pool.join()
+    finally:
+        if pool is not None:
+            pool.terminate()     # after close and join, a no-op; on an error, stops the workers
     for i, day in enumerate(days):
         build = build_each_night or i == len(days) - 1
         night = run_night(day, settings, instance, build=build, full_refresh=full_refresh)

@@ -35,6 +35,8 @@ class Settings:
     first_delivery_date: str = "2020-01-01"
     # Business day boundaries and naive store times.
     timezone: str = "Asia/Shanghai"
+    # Processes a backfill's ingestion runs in (sources split between them; `runner.ingest_nights`).
+    ingest_processes: int = 2
 
     @classmethod
     def from_env(cls, data_dir: str | Path | None = None) -> "Settings":
@@ -44,7 +46,15 @@ class Settings:
             duckdb_threads=int(os.environ.get("CDP_DUCKDB_THREADS", "2")),
             duckdb_spill_dir=os.environ.get("CDP_DUCKDB_SPILL_DIR", ""),
             first_delivery_date=os.environ.get("CDP_FIRST_DELIVERY_DATE", "2020-01-01"),
+            ingest_processes=int(os.environ.get("CDP_INGEST_PROCESSES", "2")),
         )
+
+    def to_env(self) -> dict[str, str]:
+        """The environment `from_env` reads these settings back from (a worker process's)."""
+        return {"CDP_DATA_DIR": str(self.data_dir), "CDP_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+                "CDP_DUCKDB_THREADS": str(self.duckdb_threads), "CDP_DUCKDB_SPILL_DIR": self.duckdb_spill_dir,
+                "CDP_FIRST_DELIVERY_DATE": self.first_delivery_date,
+                "CDP_INGEST_PROCESSES": str(self.ingest_processes)}
 
     @property
     def spill_dir(self) -> Path:

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from pipelines.defs.ingest.assets import INGEST_ASSETS, landing_zone
 from pipelines.defs.resources import DELIVERY_DATES, LakeResource
+from pipelines.lib.ingest.sources import SOURCES
 from pipelines.lib.layout import Layout
 
 DAY = date(2026, 2, 10)
@@ -106,7 +107,7 @@ def test_a_backfill_stops_at_the_night_whose_gate_failed_with_that_nights_report
     proc = subprocess.run([str(cdp), "run", "--data-dir", str(tmp_path), "--from", str(days[0]), "--to", str(days[-1])],
                           capture_output=True, text=True, env=dict(os.environ), timeout=600)
     assert proc.returncode == 1
-    assert f"ingesting {days[0]}..{days[2]}, 20 nights a run; building {days[3]}" in proc.stdout
+    assert f"ingesting {days[0]}..{days[2]} (runs of 20 nights, 2 processes); building {days[3]}" in proc.stdout
     assert [line.split()[:2] for line in proc.stdout.splitlines() if line.startswith("2026-")] == \
         [[str(days[0]), "ok"], [str(DAY), "FAILED"]]
     assert f"Night {DAY} failed" in proc.stderr and "2 later night(s) were not run." in proc.stderr
@@ -117,15 +118,17 @@ def test_a_backfill_stops_at_the_night_whose_gate_failed_with_that_nights_report
     use_instance_for(Settings.from_env(tmp_path))
     with dg.DagsterInstance.get() as instance:
         runs = instance.get_runs()
-    # the range run, then night by night up to the failing one
+    # the range's runs (one per source), then night by night up to the failing one
     assert sorted(r.tags.get("dagster/asset_partition_range_start", r.tags.get("dagster/partition"))
-                  for r in runs) == sorted([days[0].isoformat(), days[0].isoformat(), DAY.isoformat()])
+                  for r in runs) == sorted([days[0].isoformat()] * (len(SOURCES) + 1) + [DAY.isoformat()])
+    [pos] = [r for r in runs if r.tags.get("dagster/asset_partition_range_start") and not r.is_success]
+    assert pos.asset_selection == {dg.AssetKey(["lake", "pos"])}
 
 
-def test_a_backfill_ingests_its_nights_in_one_run_with_each_nights_rows(tmp_path, monkeypatch):
+def test_a_backfill_ingests_each_source_in_one_run_over_its_nights_in_worker_processes(tmp_path, monkeypatch):
     from datetime import timedelta
 
-    from pipelines.runner import ingest_nights, use_instance_for
+    from pipelines.runner import ingest_nights, ingest_pool, use_instance_for
     from pipelines.settings import Settings
 
     layout = Layout(tmp_path)
@@ -139,10 +142,29 @@ def test_a_backfill_ingests_its_nights_in_one_run_with_each_nights_rows(tmp_path
     monkeypatch.setenv("CDP_DAGSTER_STORAGE", str(tmp_path / ".dagster"))
     settings = Settings.from_env(tmp_path)
     use_instance_for(settings)
+    pool = ingest_pool(settings)
     with dg.DagsterInstance.get() as instance:
-        nights = ingest_nights(days, settings, instance)
-        [run] = instance.get_runs()
-    assert [(n.day, n.success, n.rows["lake/app"], n.run_id) for n in nights] == \
-        [(day, True, i + 1, run.run_id) for i, day in enumerate(days)]
+        nights = ingest_nights(days, settings, instance, pool)
+        runs = instance.get_runs()
+    pool.close()
+    # one run per source over the three nights; the landing zone's with the largest delivery's
+    assert sorted(tuple(sorted(k.to_user_string() for k in r.asset_selection)) for r in runs) == \
+        sorted([("lake/app", "raw/landing_zone")] + [(f"lake/{s}",) for s in SOURCES if s != "app"])
+    assert {(r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
+            for r in runs} == {(str(days[0]), str(days[-1]))}
+    assert all(r.is_success for r in runs)
+    app_run = next(r.run_id for r in runs if dg.AssetKey(["lake", "app"]) in r.asset_selection)
+    assert [(n.day, n.success, n.rows["lake/app"], n.rows["lake/web"], n.run_id) for n in nights] == \
+        [(day, True, i + 1, 0, app_run) for i, day in enumerate(days)]
     for i, day in enumerate(days):
         assert pq.read_table(layout.lake_partition("app", "events", day) / "part-0.parquet").num_rows == i + 1
+    # the other sources' runs read no delivery: empty partitions, nothing quarantined
+    assert pq.read_table(layout.lake_partition("web", "events", days[0]) / "part-0.parquet").num_rows == 0
+
+
+def test_each_worker_gets_its_share_of_duckdbs_memory():
+    from pipelines.runner import _memory_share
+
+    assert [_memory_share(limit, 2) for limit in ("12GB", "512MB", "1.5GB", "3GiB", "1TB")] == \
+        ["6144MB", "256MB", "768MB", "1536MB", "524288MB"]
+    assert _memory_share("80%", 2) == "80%"      # not a size: left to DuckDB as written
