@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -55,9 +57,8 @@ def write_log(layout: Layout, report: DeliveryReport) -> None:
 def _fold_in(layout: Layout, source: str, day: date, fragment: pa.Table) -> None:
     """Replace the (source, night) rows of `_ingest_log.parquet`; costs one small file, not a glob."""
     layout.lake.mkdir(parents=True, exist_ok=True)
-    with open(layout.lake / ".ingest_log.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        log = read_log(layout)
+    with _locked(layout, fcntl.LOCK_EX):
+        log = _read(layout)
         keep = log.filter(~((pc.field("source") == source) & (pc.field("delivery_date") == day)))
         merged = pa.concat_tables([keep, fragment.cast(LOG_SCHEMA)])
         order = pc.sort_indices(merged, sort_keys=[("delivery_date", "ascending"), ("source", "ascending"),
@@ -67,8 +68,27 @@ def _fold_in(layout: Layout, source: str, day: date, fragment: pa.Table) -> None
         os.replace(tmp, layout.ingest_log)
 
 
+@contextmanager
+def _locked(layout: Layout, mode: int) -> Iterator[None]:
+    with open(layout.lake / ".ingest_log.lock", "a") as lock:
+        fcntl.flock(lock, mode)
+        yield
+
+
 def read_log(layout: Layout) -> pa.Table:
-    """The consolidated log as an Arrow table (empty with its schema when nothing ran yet)."""
+    """The consolidated log as an Arrow table (empty with its schema when nothing ran yet).
+
+    Read under a shared lock: another source's process may be folding its night in, and Arrow
+    reads a file's footer and its pages in separate reads (a file replaced between them read as
+    a corrupt page: "Page was smaller than expected")."""
+    if not layout.lake.is_dir():
+        return LOG_SCHEMA.empty_table()
+    with _locked(layout, fcntl.LOCK_SH):
+        return _read(layout)
+
+
+def _read(layout: Layout) -> pa.Table:
     if not layout.ingest_log.exists():
         return LOG_SCHEMA.empty_table()
-    return pq.read_table(layout.ingest_log)
+    with open(layout.ingest_log, "rb") as f:       # one open file: one version of it
+        return pq.read_table(f)
