@@ -163,7 +163,8 @@ def _ingest_range(days: list[date], settings: Settings, instance, sources: list[
 
 def _ingest_sources(days: list[date], settings: Settings, sources: list[str], landing_zone: bool) -> list[NightResult]:
     """A worker process's run: `sources` over `days`, with its share of DuckDB's memory. The code
-    location reads its resources from the environment, set here before it is first imported."""
+    location reads its resources from the environment, set here before it is first imported
+    (a run of selected assets refuses resources passed in beside those the assets were bound to)."""
     share = replace(settings, duckdb_memory_limit=_memory_share(settings.duckdb_memory_limit,
                                                                 settings.ingest_processes))
     os.environ.update(share.to_env())
