@@ -162,6 +162,16 @@ def test_a_backfill_ingests_each_source_in_one_run_over_its_nights_in_worker_pro
     assert pq.read_table(layout.lake_partition("web", "events", days[0]) / "part-0.parquet").num_rows == 0
 
 
+def test_a_worker_reads_back_the_settings_it_was_given(tmp_path, monkeypatch):
+    from pipelines.settings import Settings
+
+    given = Settings(data_dir=tmp_path, duckdb_memory_limit="3GB", duckdb_threads=1, duckdb_spill_dir="/spill",
+                     first_delivery_date="2026-01-01", ingest_processes=3)
+    for name, value in given.to_env().items():
+        monkeypatch.setenv(name, value)
+    assert Settings.from_env() == given
+
+
 def test_each_worker_gets_its_share_of_duckdbs_memory():
     from pipelines.runner import _memory_share
 
