@@ -95,7 +95,7 @@ def ingest_nights(days: list[date], settings: Settings, instance, pool=None) -> 
         return _ingest_range(days, settings, instance)
     sources = largest_first(settings, days)
     # the landing zone's asset (it only lists the folders) goes with the first source
-    per_source = pool.starmap(_ingest_sources, [(days, settings, [source], i == 0) for i, source in enumerate(sources)],
+    per_source = pool.starmap(_ingest_source, [(days, settings, source, i == 0) for i, source in enumerate(sources)],
                               chunksize=1)
     return [_merged([runs[i] for runs in per_source]) for i in range(len(days))]
 
@@ -113,16 +113,17 @@ def ingest_pool(settings: Settings):
 
 def largest_first(settings: Settings, days: list[date]) -> list[str]:
     """The sources by bytes delivered over `days`, largest first (then by name)."""
+    from collections import Counter
+
+    from pipelines.lib.ingest.landing import scan
     from pipelines.lib.ingest.sources import SOURCES
     from pipelines.lib.layout import Layout
 
-    layout = Layout(settings.data_dir)
-
-    def delivered(source: str) -> int:
-        return sum(p.stat().st_size for day in days if (folder := layout.delivery(source, day)).is_dir()
-                   for p in folder.iterdir() if p.is_file())
-
-    return [source for _, source in sorted((-delivered(s), s) for s in SOURCES)]
+    delivered: Counter[str] = Counter()
+    for day in days:
+        for source, files in scan(Layout(settings.data_dir), day, set(SOURCES)).files.items():
+            delivered[source] += sum(size for _, size in files)
+    return sorted(SOURCES, key=lambda source: (-delivered[source], source))
 
 
 def _ingest_range(days: list[date], settings: Settings, instance, sources: list[str] | None = None,
@@ -161,8 +162,8 @@ def _ingest_range(days: list[date], settings: Settings, instance, sources: list[
                         quarantine=whole.quarantine) for day in days]
 
 
-def _ingest_sources(days: list[date], settings: Settings, sources: list[str], landing_zone: bool) -> list[NightResult]:
-    """A worker process's run: `sources` over `days`, with its share of DuckDB's memory. The code
+def _ingest_source(days: list[date], settings: Settings, source: str, landing_zone: bool) -> list[NightResult]:
+    """A worker process's run: `source` over `days`, with its share of DuckDB's memory. The code
     location reads its resources from the environment, set here before it is first imported
     (a run of selected assets refuses resources passed in beside those the assets were bound to)."""
     share = replace(settings, duckdb_memory_limit=_memory_share(settings.duckdb_memory_limit,
@@ -173,9 +174,9 @@ def _ingest_sources(days: list[date], settings: Settings, sources: list[str], la
 
     try:
         with dg.DagsterInstance.get() as instance:
-            return _ingest_range(days, share, instance, sources, landing_zone, resources=False)
+            return _ingest_range(days, share, instance, [source], landing_zone, resources=False)
     except Exception as error:  # the runner then runs the nights one by one, in its own process
-        return [NightResult(day=day, success=False, run_id="", errors=[f"ingest of {', '.join(sources)}: "
+        return [NightResult(day=day, success=False, run_id="", errors=[f"ingest of {source}: "
                                                                        f"{type(error).__name__}: {error}"])
                 for day in days]
 

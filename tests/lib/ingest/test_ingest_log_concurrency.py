@@ -6,6 +6,8 @@ import multiprocessing
 from datetime import date, timedelta
 from pathlib import Path
 
+import pyarrow as pa
+
 from pipelines.lib.ingest.ingest_log import _fold_in, read_log
 from pipelines.lib.ingest.report import LOG_SCHEMA
 from pipelines.lib.layout import Layout
@@ -16,13 +18,13 @@ NIGHTS = 150
 def _fragment(day: date):
     row = {name: None for name in LOG_SCHEMA.names}
     row.update(source="app", delivery_date=day, file=f"raw/app/{day}/events.jsonl", status="ingested")
-    return LOG_SCHEMA.empty_table().from_pylist([row] * 200, schema=LOG_SCHEMA)
+    return pa.Table.from_pylist([row] * 200, schema=LOG_SCHEMA)
 
 
 def _fold_nights(data_dir: str) -> None:
     layout = Layout(Path(data_dir))
-    for i in range(NIGHTS):
-        _fold_in(layout, "app", date(2026, 1, 1) + timedelta(days=i), _fragment(date(2026, 1, 1) + timedelta(days=i)))
+    for day in (date(2026, 1, 1) + timedelta(days=i) for i in range(NIGHTS)):
+        _fold_in(layout, "app", day, _fragment(day))
 
 
 def test_a_reader_never_sees_a_half_replaced_log(tmp_path):
