@@ -82,7 +82,8 @@ def run_night(day: date, settings: Settings, instance=None, build: bool = True,
 def ingest_nights(days: list[date], settings: Settings, instance, pool=None) -> list[NightResult]:
     """Ingest consecutive `days` by runs of the `ingest` job over their partition range (each
     source's step ingests them in order), one result per night. Dagster's cost per run and step
-    is paid once for them; each night's gates judge that night, as in `run_night`.
+    is paid once for them, and each gate validates them together (`gates.raw.nights_gates`) while
+    judging each night on its own, as in `run_night`.
 
     With a `pool` of worker processes (`ingest_pool`), each source is a run of its own, handed to
     whichever worker is free, the largest deliveries first: sources are independent (each reads

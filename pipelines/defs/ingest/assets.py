@@ -6,8 +6,8 @@ from datetime import date
 import dagster as dg
 
 from pipelines.defs.resources import DELIVERY_DATES, LakeResource
-from pipelines.lib.gates.raw import BLOCKING, WARNING, delivery_gates
-from pipelines.lib.ingest.delivery import ingest_delivery
+from pipelines.lib.gates.raw import BLOCKING, WARNING, nights_gates
+from pipelines.lib.ingest.delivery import ingest_deliveries
 from pipelines.lib.ingest.landing import scan
 from pipelines.lib.ingest.report import DeliveryReport
 from pipelines.lib.ingest.sources import SOURCES
@@ -60,34 +60,27 @@ def build_ingest_asset(source: Source) -> dg.AssetsDefinition:
     def ingest(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
         settings = lake.settings
         nights = _nights(context)
-        reports, gates = [], {}
-        for day in nights:
-            report = ingest_delivery(lake.layout, source, day, settings.duckdb_memory_limit, settings.duckdb_threads,
-                                     settings.spill_dir)
-            reports.append(report)
-            for gate in delivery_gates(lake.layout, source, report):
-                if not gate.passed:
-                    context.log.error(f"gate {gate.name} failed for {source.name} {day}: {gate.describe()}")
-                    if gate.name in BLOCKING and len(nights) > 1:
-                        # a backfill's later nights build on this one (dedupe, volume history):
-                        # the runner runs the range again night by night, stopping at this one
-                        raise dg.Failure(f"{source.name} {day}: gate {gate.name} failed: {gate.describe()[:1000]}",
-                                         metadata={"night": day.isoformat()})
-                gates.setdefault(gate.name, []).append((day, gate))
-        results = []
-        for name, outcomes in gates.items():
-            severity = dg.AssetCheckSeverity.ERROR if name in BLOCKING else dg.AssetCheckSeverity.WARN
-            failed = [(day, gate) for day, gate in outcomes if not gate.passed]
-            if len(outcomes) == 1:
-                description = outcomes[0][1].describe()
-            elif failed:
-                description = " | ".join(f"{day}: {gate.describe()}" for day, gate in failed)
-            else:
-                description = f"{sum(g.checked for _, g in outcomes)} expectations passed over {len(outcomes)} nights"
-            results.append(dg.AssetCheckResult(
-                check_name=name, passed=not failed, severity=severity, description=description[:2000],
-                metadata={"expectations": sum(g.checked for _, g in outcomes),
-                          "failures": "\n".join(f for _, g in failed for f in g.failures) or "none"}))
+        reports = ingest_deliveries(lake.layout, source, nights, settings.duckdb_memory_limit, settings.duckdb_threads,
+                                    settings.spill_dir)
+        gates = nights_gates(lake.layout, source, reports)
+        for gate in gates:
+            if not gate.passed:
+                context.log.error(f"gate {gate.name} failed for {source.name}: {gate.describe()}")
+        stopped = [gate for gate in gates if not gate.passed and gate.name in BLOCKING]
+        if stopped and len(nights) > 1:
+            # a backfill's later nights build on the failing one (dedupe, volume history): the
+            # runner runs the range again night by night, stopping at it with its own report
+            first = min(day for gate in stopped for day in gate.by_night)
+            raise dg.Failure(f"{source.name}: " + "; ".join(f"gate {gate.name} failed: {gate.describe()}"
+                                                            for gate in stopped)[:2000],
+                             metadata={"night": first.isoformat()})
+        over = f" over {len(nights)} nights" if len(nights) > 1 else ""
+        results = [dg.AssetCheckResult(
+            check_name=gate.name, passed=gate.passed,
+            description=(gate.describe() + (over if gate.passed and gate.checked else ""))[:2000],
+            severity=dg.AssetCheckSeverity.ERROR if gate.name in BLOCKING else dg.AssetCheckSeverity.WARN,
+            metadata={"expectations": gate.checked, "failures": "\n".join(gate.failures) or "none"})
+            for gate in gates]
 
         def total(column: str) -> int:
             return sum(r.total(column) for r in reports)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 
 import pandas as pd
@@ -34,6 +35,8 @@ class GateResult:
     checked: int = 0
     failures: list[str] = field(default_factory=list)
     note: str = ""
+    # a gate over several nights: each failing night's failures (`failures` says them all)
+    by_night: dict[date, list[str]] = field(default_factory=dict)
 
     def describe(self) -> str:
         if self.passed:

@@ -40,6 +40,11 @@ def connect(layout: Layout, memory_limit: str = "4GB", threads: int = 2,
                                  "preserve_insertion_order": True})
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
+    # DuckDB plans a list of six or more constants (`x IN ('', 'null', ...)`, which the parse
+    # SQL has per column) as a join against a table of them: forty joins set up per parse, 0.2 s
+    # a query however few its rows. Compared one by one they cost nothing to set up, and parsing
+    # 20 nights of web events took 2.5 s instead of 6.4 s (0.5 s instead of 0.9 s in one query).
+    con.execute("SET disabled_optimizers = 'in_clause'")
     return con
 
 
@@ -53,10 +58,6 @@ class DeliveryIngestor:
         self.prior = prior_files(layout, source.name, day)
         self.sql = {e.name: compile_entity(source, e, day) for e in source.entities}
         self.accepted: dict[str, list[AcceptedFile]] = {e.name: [] for e in source.entities}
-        for e in source.entities:
-            con.register("lines", lines_schema(e).empty_table())
-            con.execute(f"CREATE OR REPLACE TABLE parsed_{e.name} AS {self.sql[e.name]} LIMIT 0")
-            con.unregister("lines")
 
     def _report(self, path: Path, entity: Entity | None, sha: str, status: str, encoding: str | None = None,
                 rows: int = 0, duplicate_of: str | None = None, reason: str | None = None) -> FileReport:
@@ -120,7 +121,7 @@ class DeliveryIngestor:
         """
         accepted = self.accepted[entity.name]
         schema = lines_schema(entity)
-        while accepted:
+        while True:   # also with no file: the night's table, empty
             broken: list[tuple[AcceptedFile, RefusedFile]] = []
 
             def stream() -> Iterator[pa.RecordBatch]:
@@ -133,7 +134,7 @@ class DeliveryIngestor:
 
             self.con.register("lines", pa.RecordBatchReader.from_batches(schema, stream()))
             try:
-                self.con.execute(f"INSERT INTO parsed_{entity.name} {self.sql[entity.name]}")
+                self.con.execute(f"CREATE OR REPLACE TABLE parsed_{entity.name} AS {self.sql[entity.name]}")
                 return
             except Exception:
                 if not broken:
@@ -250,15 +251,28 @@ class DeliveryIngestor:
         replace_dir(folder, target)
 
 
+def ingest_deliveries(layout: Layout, source: Source, days: list[date], memory_limit: str = "4GB",
+                      threads: int = 2, spill: Path | None = None) -> list[DeliveryReport]:
+    """Ingest `raw/<source>/<day>/` into the lake for each of `days`, in order (each night reads
+    the ones before it); returns what happened to every file. One DuckDB for all of them: opening
+    one costs more than parsing a small delivery."""
+    con = connect(layout, memory_limit, threads, spill)
+    try:
+        return [_ingest(layout, source, day, con) for day in days]
+    finally:
+        con.close()
+
+
 def ingest_delivery(layout: Layout, source: Source, day: date, memory_limit: str = "4GB",
                     threads: int = 2, spill: Path | None = None) -> DeliveryReport:
     """Ingest `raw/<source>/<day>/` into the lake; returns what happened to every file."""
-    con = connect(layout, memory_limit, threads, spill)
-    try:
-        ingestor = DeliveryIngestor(layout, source, day, con)
-        folder = layout.delivery(source.name, day)
-        for path in sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []:
-            ingestor.add_file(path)
-        return ingestor.finish()
-    finally:
-        con.close()
+    [report] = ingest_deliveries(layout, source, [day], memory_limit, threads, spill)
+    return report
+
+
+def _ingest(layout: Layout, source: Source, day: date, con: duckdb.DuckDBPyConnection) -> DeliveryReport:
+    ingestor = DeliveryIngestor(layout, source, day, con)
+    folder = layout.delivery(source.name, day)
+    for path in sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []:
+        ingestor.add_file(path)
+    return ingestor.finish()

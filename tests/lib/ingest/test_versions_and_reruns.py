@@ -64,3 +64,41 @@ def test_a_rerun_after_a_fix_replaces_the_partition_instead_of_adding_to_it(land
     landing.ingest("app")
     assert len(landing.lake("app", "events")) == 1
     assert not landing.layout.quarantine_partition("app", DAY).exists()
+
+
+def test_nights_ingested_in_one_go_equal_nights_ingested_one_by_one(landing, tmp_path):
+    """`ingest_deliveries` (one DuckDB for a run's nights) writes the lake, quarantine and log that
+    night-by-night ingestion writes: each night still reads the ones before it (a resent event is
+    deduplicated, an order's stale version too, a file delivered again is a duplicate file)."""
+    import duckdb
+
+    from pipelines.lib.ingest.delivery import ingest_deliveries
+    from pipelines.lib.ingest.sources import SOURCES
+    from tests.lib.conftest import Landing
+
+    days = [DAY + timedelta(days=i) for i in range(3)]
+    alone = Landing(tmp_path / "alone")
+    for land in (landing, alone):
+        for i, day in enumerate(days):
+            land.write_jsonl("app", "e.jsonl", [segment_event(f"m{i}-{k}", ts=f"{day}T10:00:00+08:00")
+                                                for k in range(5)] + [segment_event("m0-0", ts=f"{DAY}T10:00:00+08:00")]
+                             + [{"messageId": f"bad-{i}"}], day=day)
+            land.write_jsonl("mall_orders", "orders.jsonl", [order("paid", f"{day}T10:01:00+08:00")], day=day)
+        land.write_jsonl("mall_orders", "again.jsonl", [order("paid", f"{DAY}T10:01:00+08:00")], day=days[2])
+    reports = {s: ingest_deliveries(landing.layout, SOURCES[s], days) for s in ("app", "mall_orders")}
+    singles = {s: [alone.ingest(s, day) for day in days] for s in ("app", "mall_orders")}
+
+    def outcome(reports):
+        return [(r.delivery_date, f.file, f.status, f.duplicate_of and f.duplicate_of.split("/")[-1], f.rows_read,
+                 f.rows_in_lake, f.rows_quarantined, f.rows_deduplicated) for r in reports for f in r.files]
+    assert outcome(reports["app"]) == outcome(singles["app"])
+    assert outcome(reports["mall_orders"]) == outcome(singles["mall_orders"])
+    # what the nights did, as values: 5 new events a night, event m0-0 sent again every night
+    # (within night 0, then across nights) deduplicated, one bad row quarantined a night
+    assert [(r.total("rows_in_lake"), r.total("rows_deduplicated"), r.total("rows_quarantined"))
+            for r in reports["app"]] == [(5, 1, 1), (5, 1, 1), (5, 1, 1)]
+    assert [f.status for f in reports["mall_orders"][2].files] == ["duplicate_file", "ingested"]
+    for store in ("lake/app/events/*/part-0", "lake/mall_orders/orders/*/part-0", "quarantine/app/*/rows"):
+        rows = [duckdb.sql(f"SELECT * EXCLUDE (_ingested_at) FROM read_parquet('{root}/{store}.parquet') "
+                           f"ORDER BY ALL").fetchall() for root in (landing.layout.data_dir, alone.layout.data_dir)]
+        assert rows[0] == rows[1] and rows[0], store
