@@ -1,6 +1,7 @@
-"""Ingest one source's delivery for one night: raw files -> lake partitions, quarantine, log.
+"""Ingest one source's deliveries, night by night: raw files -> lake partitions, quarantine, log.
 
-The only entry point the orchestrator calls. Idempotent: a rerun rewrites the same partitions
+`ingest_deliveries` (a run's nights, in order, in one DuckDB) is what the orchestrator calls;
+`ingest_delivery` is one night. Idempotent: a rerun rewrites the same partitions
 with the same bytes (`_ingested_at` is kept from the first ingestion of the same file).
 The landing zone is only ever read.
 """
