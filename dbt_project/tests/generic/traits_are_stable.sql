@@ -22,44 +22,69 @@ with nights as (
             (select max(as_of_date) from {{ model }} where as_of_date < {{ as_of_date() }})) as previous
 ),
 
-figures as (
-    select
-        as_of_date = (select tonight from nights) as is_tonight,
-        {%- for c in columns %}
-        avg(case when {{ c }} is null then 1.0 else 0.0 end) as null_{{ c }},
-        {%- endfor %}
-        {%- for c in numeric %}
-        avg({{ c }}) as mean_{{ c }},
-        {%- endfor %}
-        count(*) as customers
-    from {{ model }}
-    where as_of_date in (select tonight from nights union all select previous from nights)
-    group by 1
-),
-
 -- the lake's first delivery: events may be older (a CRM's registrations, a mall's backfill),
 -- but the windows fill from when the channels began delivering
 history as (
     select {{ lake_first_delivery() }} as first_day
 ),
 
-t as (select * from figures where is_tonight),
-p as (select * from figures where not is_tonight and customers >= {{ min_customers }})
+-- both nights' figures side by side in one row, from one pass over the two nights: the checks
+-- below read that row only (a scalar subquery per check made Spark run a job for each)
+figures as (
+    select
+        {%- for c in columns %}
+        avg(case when m.as_of_date = n.tonight then case when m.{{ c }} is null then 1.0 else 0.0 end end) as t_null_{{ c }},
+        avg(case when m.as_of_date = n.previous then case when m.{{ c }} is null then 1.0 else 0.0 end end) as p_null_{{ c }},
+        {%- endfor %}
+        {%- for c in numeric %}
+        avg(case when m.as_of_date = n.tonight then m.{{ c }} end) as t_mean_{{ c }},
+        avg(case when m.as_of_date = n.previous then m.{{ c }} end) as p_mean_{{ c }},
+        {%- endfor %}
+        count(case when m.as_of_date = n.previous then 1 end) as p_customers,
+        max(n.previous) as reference_night
+    from {{ model }} m cross join nights n
+    where m.as_of_date in (n.tonight, n.previous)
+),
 
+compared as (
+    select f.*, h.first_day
+    from figures f cross join history h
+    where f.p_customers >= {{ min_customers }}
+),
+
+{#- one row per check, read from that one row (not a branch per check: Spark would compute the
+    figures once per branch) #}
+{%- set checks = [] %}
 {%- for c in columns %}
-{%- set full = " and (select previous from nights) - " ~ windows[c] ~ " + 1 >= (select first_day from history)"
-                if c in windows else "" %}
-select '{{ c }}' as trait, 'null share' as figure, p.null_{{ c }} as previous, t.null_{{ c }} as tonight
-from t, p where abs(t.null_{{ c }} - p.null_{{ c }}) > {{ max_null_shift }}{{ full }}
-union all
+{%- do checks.append((c, 'null share', 'p_null_' ~ c, 't_null_' ~ c,
+                      'abs(t_null_' ~ c ~ ' - p_null_' ~ c ~ ') > ' ~ max_null_shift)) %}
 {%- endfor %}
 {%- for c in numeric %}
-{%- set full = " and (select previous from nights) - " ~ windows[c] ~ " + 1 >= (select first_day from history)"
-                if c in windows else "" %}
-select '{{ c }}', 'mean', p.mean_{{ c }}, t.mean_{{ c }}
-from t, p where abs(t.mean_{{ c }} - p.mean_{{ c }}) > {{ max_mean_change }} * abs(p.mean_{{ c }}){{ full }}
-union all
+{%- do checks.append((c, 'mean', 'p_mean_' ~ c, 't_mean_' ~ c,
+                      'abs(t_mean_' ~ c ~ ' - p_mean_' ~ c ~ ') > ' ~ max_mean_change ~ ' * abs(p_mean_' ~ c ~ ')')) %}
 {%- endfor %}
-select null, null, null, null where false
-{% endtest %}
+checks as (
+    select * from (values
+    {%- for trait, figure, _, _, _ in checks %}
+        ({{ loop.index }}, '{{ trait }}', '{{ figure }}'){{ "," if not loop.last }}
+    {%- endfor %}
+    ) as k(check_no, trait, figure)
+),
 
+verdicts as (
+    select
+        k.trait,
+        k.figure,
+        case k.check_no {%- for _, _, previous, _, _ in checks %} when {{ loop.index }} then {{ previous }}{% endfor %} end as previous,
+        case k.check_no {%- for _, _, _, tonight, _ in checks %} when {{ loop.index }} then {{ tonight }}{% endfor %} end as tonight,
+        case k.check_no
+            {%- for trait, _, _, _, moved in checks %}
+            when {{ loop.index }} then {{ moved }}
+            {%- if trait in windows %} and reference_night - {{ windows[trait] }} + 1 >= first_day{% endif %}
+            {%- endfor %}
+        end as moved
+    from compared cross join checks k
+)
+
+select trait, figure, previous, tonight from verdicts where moved
+{% endtest %}
