@@ -10,6 +10,7 @@ import threading
 import time
 
 import duckdb
+import pytest
 
 from pipelines.lib.layout import Layout
 from pipelines.lib.publish.folder import read_manifest
@@ -75,6 +76,13 @@ def test_the_traits_gate_holds_back_audiences_and_the_snapshot_but_not_conversio
     assert night.failed_steps == ["published__audiences"]          # the snapshot after it did not run
     [error] = night.errors
     assert "customer_traits_are_stable (warn, 1 failing rows)" in error
+    # the failing row itself, from the gate's SQL as tonight's build compiled it: which trait, which
+    # figure, and both nights' values (the reference night's mean a third of tonight's)
+    compiled = next((layout.warehouse.parent / "dbt" / "compiled").rglob("customer_traits_are_stable.sql"))
+    with duckdb.connect(str(layout.warehouse), read_only=True) as con:
+        [(trait, figure, previous, tonight)] = con.execute(compiled.read_text()).fetchall()
+    assert (trait, figure) == ("lifetime_revenue", "mean")
+    assert float(tonight) == pytest.approx(3 * float(previous), rel=1e-6) and float(previous) > 0
     assert error.count("gates refused it") == len({k.split("/")[1] for k in audiences})
     after = published_state(data_dir)
     assert {k: v for k, v in after.items() if k.startswith("audiences/")} == audiences
