@@ -60,3 +60,28 @@ def test_a_second_writer_on_the_same_data_dir_is_refused_naming_the_first(tmp_pa
     done = subprocess.run([str(cdp), "erase", "--member-id", "M1", "--data-dir", str(tmp_path)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "Nobody is known by that member id" in done.stdout
+
+
+def test_the_cdp_executable_prints_all_it_wrote_to_a_pipe_and_exits_with_its_code(tmp_path):
+    """`cdp` leaves without the interpreter's teardown (`pipelines.cli.command`): what it printed
+    into a pipe (block-buffered, larger than one buffer) still arrives whole, and click's usage
+    error keeps its exit code 2."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cdp = Path(sys.executable).parent / "cdp"
+    channels = [f"channel_{i:04d}" for i in range(600)]
+    paths = tmp_path / "paths.csv"
+    paths.write_text("path,conversions,non_conversions,revenue\n"
+                     + "".join(f"{c},1,0,10.0\n" for c in channels))
+    done = subprocess.run([str(cdp), "attribute", "--paths", str(paths), "--model", "last_touch"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(done.stdout) > 16384 and len(lines) == 1 + len(channels)
+    assert lines[-1] == "channel_0599,1.000000,10.000000"
+    done = subprocess.run([str(cdp), "run", "--data-dir", str(tmp_path), "--date", "2026-13-01"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "'2026-13-01' is not a date: expected YYYY-MM-DD" in done.stderr

@@ -196,7 +196,9 @@ class DeliveryIngestor:
                 f"SELECT count(*) FROM fate_{e.name} WHERE _fate = 'lake'").fetchone()[0]
             self._count_fates(e)
         # people erased earlier leave a rerun or re-delivered night before any reader sees it
-        erased_again = erase_again(self.layout, self.source.name, self.day, staged)
+        # (an empty partition holds nobody: a night without a delivery skips the search)
+        erased_again = erase_again(self.layout, self.source.name, self.day,
+                                   {name: path for name, path in staged.items() if rows_per_entity[name]})
         for name, path in staged.items():
             target = self.layout.lake_partition(self.source.name, name, self.day)
             target.mkdir(parents=True, exist_ok=True)

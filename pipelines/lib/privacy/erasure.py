@@ -261,7 +261,7 @@ def erase_again(layout: Layout, source: str, day: date, staged: dict[str, Path])
     no reader ever sees them. Logged as `reapplied` under the lake paths; requests the CRM
     delivers again keep only their hash. Returns the rows removed."""
     log = layout.erasure_log
-    if not log.exists():
+    if not log.exists() or not staged:
         return 0
     with duckdb.connect() as con:
         _start(con)
