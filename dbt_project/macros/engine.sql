@@ -105,6 +105,23 @@ create or replace function regexp_full_match(s string, pattern string) returns b
 {{ adapter.dispatch('arg_by', 'cdp')('max', value, [keys] if keys is string else keys) }}
 {%- endmacro %}
 
+{#- The smallest tuple of `fields` (a list of [name, expression]) among the rows, compared in
+    order, a NULL field above any value: one struct whose fields carry the names. Several
+    arg_min over one key keep one state per key each: for the first record behind each of the
+    10 M world's 640 k identity edges, 2.0 s -> 1.0 s (4.6 s -> 1.2 s with hashed node ids). -#}
+{% macro min_struct(fields) -%}
+{{ adapter.dispatch('min_struct', 'cdp')(fields) }}
+{%- endmacro %}
+
+{% macro default__min_struct(fields) -%}
+min({ {%- for name, expr in fields %}'{{ name }}': {{ expr }}{{ ', ' if not loop.last }}{% endfor -%} })
+{%- endmacro %}
+
+{#- Spark sorts a NULL struct field below any value: each field comes after whether it is NULL. -#}
+{% macro spark__min_struct(fields) -%}
+min(named_struct({%- for name, expr in fields %}'{{ name }}__is_null', ({{ expr }}) is null, '{{ name }}', {{ expr }}{{ ', ' if not loop.last }}{% endfor -%}))
+{%- endmacro %}
+
 {% macro default__arg_by(fn, value, keys) -%}
 arg_{{ fn }}({{ value }}, {{ order_key(keys) }})
 {%- endmacro %}

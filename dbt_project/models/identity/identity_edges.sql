@@ -28,12 +28,13 @@ pairs as (
         on b.source = a.source and b.record_id = a.record_id and b.node_id > a.node_id
 )
 
-select
-    node_a,
-    node_b,
-    min(seen_at) as first_seen_at,
-    {{ arg_min('source', ['seen_at', 'source', 'record_id']) }} as first_source,
-    {{ arg_min('record_id', ['seen_at', 'source', 'record_id']) }} as first_record_id,
-    count(*) as records
-from pairs
-group by node_a, node_b
+select node_a, node_b, earliest.first_seen_at, earliest.first_source, earliest.first_record_id, records
+from (
+    select
+        node_a,
+        node_b,
+        {{ min_struct([['first_seen_at', 'seen_at'], ['first_source', 'source'], ['first_record_id', 'record_id']]) }} as earliest,
+        count(*) as records
+    from pairs
+    group by node_a, node_b
+)
