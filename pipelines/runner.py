@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -180,6 +181,10 @@ def _ingest_source(days: list[date], settings: Settings, source: str, landing_zo
         return [NightResult(day=day, success=False, run_id="", errors=[f"ingest of {source}: "
                                                                        f"{type(error).__name__}: {error}"])
                 for day in days]
+    finally:
+        # a run leaves SIGTERM mapped to SIGINT's handler, which a background job ignores;
+        # the pool's `terminate` (on an error in the runner) needs the default back
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _memory_share(limit: str, processes: int) -> str:

@@ -16,6 +16,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import signal
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -31,6 +32,7 @@ _STATE: dict[str, object] = {}
 
 
 def _init(data_dir: str, customers: int, days: int, start: str, seed: int, noise: float) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)    # an ignored SIGTERM is inherited; `terminate` needs it
     _STATE["world"] = build_world(customers, Calendar(date.fromisoformat(start), days), seed, noise)
     _STATE["data_dir"] = Path(data_dir)
 
@@ -58,9 +60,16 @@ def _days(w: World, data_dir: Path, args: tuple, workers: int) -> Iterator[DayRe
         for t in range(days):
             yield run_day(w, t, data_dir)
         return
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(min(workers, days), initializer=_init, initargs=args) as pool:
+    pool = multiprocessing.get_context("spawn").Pool(min(workers, days), initializer=_init, initargs=args)
+    try:
         yield from pool.imap(_work, range(days))
+        # let the workers exit on their own: `terminate` (what `with Pool` does) waits forever for
+        # a worker that ignores SIGTERM, as it does under a parent where Dagster has mapped SIGTERM
+        # to an ignored SIGINT (a background job's)
+        pool.close()
+        pool.join()
+    finally:
+        pool.terminate()    # after close and join, a no-op; on an error, stops the workers
 
 
 def default_workers(customers: int, days: int) -> int:
