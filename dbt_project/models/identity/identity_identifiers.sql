@@ -50,21 +50,29 @@ blocked as (
 ),
 
 -- Degree: how many distinct values of limited types (a person holds few of them) an identifier
--- shares a record with. Blocked values do not count.
+-- shares a record with. Blocked values do not count: they are taken out of the distinct
+-- partners (737 k at 10 M events), not of the 5.9 M limited sightings, where the anti join was
+-- built on the sightings (10 M events, the model alone, identical rows: 8.5 s -> 6.9-7.5 s on
+-- an idle machine, 27.3 s -> 16.4 s on a busy one).
 limited_sightings as (
     select o.source, o.record_id, o.id_type, o.id_value
     from {{ ref('identity_occurrences') }} o
     join {{ ref('identity_id_types') }} t on t.id_type = o.id_type and t.max_per_customer is not null
-    anti join blocked b on b.id_type = o.id_type and b.id_value = o.id_value
 ),
 
-degree as (
-    select o.id_type, o.id_value, count(distinct (l.id_type, l.id_value)) as degree
+partners as (
+    select distinct o.id_type, o.id_value, l.id_type as partner_type, l.id_value as partner_value
     from {{ ref('identity_occurrences') }} o
     join limited_sightings l
         on l.source = o.source and l.record_id = o.record_id
         and (l.id_type, l.id_value) <> (o.id_type, o.id_value)
-    group by o.id_type, o.id_value
+),
+
+degree as (
+    select p.id_type, p.id_value, count(*) as degree
+    from partners p
+    anti join blocked b on b.id_type = p.partner_type and b.id_value = p.partner_value
+    group by p.id_type, p.id_value
 )
 
 select

@@ -12,12 +12,17 @@ with clustered as (
     join {{ ref('identity_clusters') }} c using (node_id)
 ),
 
+-- the anchor's fields are its own sort key: the smallest struct, not arg_min over a second one
 anchors as (
-    select
-        cluster_id,
-        {{ arg_min("id_type || ':' || id_value", ['is_pii', 'first_seen_at', 'priority', 'id_type', 'id_value']) }} as anchor
-    from clustered
-    group by cluster_id
+    select cluster_id, anchor.id_type || ':' || anchor.id_value as anchor
+    from (
+        select
+            cluster_id,
+            {{ min_struct([['is_pii', 'is_pii'], ['first_seen_at', 'first_seen_at'], ['priority', 'priority'],
+                           ['id_type', 'id_type'], ['id_value', 'id_value']]) }} as anchor
+        from clustered
+        group by cluster_id
+    )
 )
 
 select
