@@ -34,6 +34,20 @@ sha256({{ expr }})
 sha2({{ expr }}, 256)
 {%- endmacro %}
 
+{#- The first 60 bits of the SHA-256 of a string, as a (non-negative) bigint: the same on both
+    engines, on every night and in every rebuild. -#}
+{% macro hashed_id(expr) -%}
+{{ adapter.dispatch('hashed_id', 'cdp')(expr) }}
+{%- endmacro %}
+
+{% macro default__hashed_id(expr) -%}
+cast('0x' || left({{ sha256(expr) }}, 15) as bigint)
+{%- endmacro %}
+
+{% macro spark__hashed_id(expr) -%}
+cast(conv(left({{ sha256(expr) }}, 15), 16, 10) as bigint)
+{%- endmacro %}
+
 {#- A UTC timestamp as the wall clock of time zone `tz` (a SQL string literal). -#}
 {% macro utc_to_local(ts, tz) -%}
 {{ adapter.dispatch('utc_to_local', 'cdp')(ts, tz) }}

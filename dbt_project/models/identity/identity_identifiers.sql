@@ -3,6 +3,11 @@
 --   hub      it co-occurs with more limited-type values than its type's `max_degree` allows
 --            (a shop's shared tablet): it joins nobody
 --   linked   it may join the identifiers it co-occurs with
+-- node_id is hashed from the identifier, not numbered: the same on every night and in every
+-- rebuild, so a night can keep the parts of the graph it did not touch (a collision would fail
+-- the `unique` test on node_id, not merge two people). On the 10 M warehouse the chain from here
+-- to `identity_resolution` took 20.9-22.5 s with hashed ids against 22.8 s with row numbers (no
+-- sort to number them), with the same customer for every identifier.
 -- Aggregated per source first: the second step then lists a few sources per identifier instead
 -- of one per sighting (at 10 M events: 46 s -> 29 s).
 with per_source as (
@@ -76,7 +81,7 @@ degree as (
 )
 
 select
-    row_number() over (order by s.id_type, s.id_value) as node_id,
+    {{ hashed_id("s.id_type || ':' || s.id_value") }} as node_id,
     s.id_type,
     s.id_value,
     s.first_seen_at,
