@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from datetime import date
@@ -146,6 +147,9 @@ def test_a_backfill_ingests_each_source_in_one_run_over_its_nights_in_worker_pro
     with dg.DagsterInstance.get() as instance:
         nights = ingest_nights(days, settings, instance, pool)
         runs = instance.get_runs()
+    # a run maps SIGTERM to SIGINT's handler (ignored in a background job); the workers put the
+    # default back, or the runner's `terminate` on an error would wait for them forever
+    assert set(pool.map(signal.getsignal, [signal.SIGTERM] * 30, chunksize=1)) == {signal.SIG_DFL}
     pool.close()
     # one run per source over the three nights; the landing zone's with the largest delivery's
     assert sorted(tuple(sorted(k.to_user_string() for k in r.asset_selection)) for r in runs) == \
