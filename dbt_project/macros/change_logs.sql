@@ -1,6 +1,7 @@
 {#- Change logs: a restated table writes down, at each build, which keys it changed (the
     customer-days of `events`: macros/customer_days.sql; the records `record_customers` moved to
-    another customer: macros/moved_records.sql), so that the tables derived from it read those
+    another customer: macros/moved_records.sql; the identity graph's nodes each step derived again:
+    macros/restated_nodes.sql), so that the tables derived from it read those
     keys instead of comparing all of its rows with theirs.
 
     A log holds (model, seq, key columns...). Each logging build of a model gets the next
@@ -17,7 +18,8 @@
 {% macro create_change_logs() -%}
 {%- if target.type == 'spark' %}{{ return('') }}{% endif -%}
 {%- set logs = {'restated_customer_days': 'customer_id varchar, business_date date',
-                'moved_records': 'source varchar, record_id varchar'} -%}
+                'moved_records': 'source varchar, record_id varchar',
+                'restated_nodes': 'node_id bigint'} -%}
 {%- for name, keys in logs.items() %}
 create table if not exists {{ target.schema }}.{{ name }} (model varchar, seq bigint, {{ keys }});
 {%- endfor %}

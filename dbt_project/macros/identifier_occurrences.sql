@@ -1,7 +1,7 @@
 {#- Every identifier a staging model's records carry, one row per (record, identifier).
     `columns` maps an id_type to the column holding it in normal form; nulls are skipped. -#}
 {% macro identifier_occurrences(model, columns, seen_at='occurred_at', where=none) %}
-select source, record_id, id_type, id_value, seen_at, delivery_date
+select source, record_id, id_type, id_value, {{ hashed_id("id_type || ':' || id_value") }} as node_id, seen_at, delivery_date
 from (
     select source, record_id, {{ seen_at }} as seen_at, delivery_date,
         {%- for id_type, column in columns.items() %}

@@ -20,15 +20,19 @@
     customer-day read which of them changed (macros/customer_days.sql). -#}
 {#- `reads_moved_records`: the table holds each record's customer, and reads the records
     `record_customers` moved (macros/moved_records.sql) instead of comparing them all. -#}
-{% macro restated_by_record(seeds=[], vars=[], log_customer_days=false, reads_moved_records=false) -%}
+{#- `log_nodes`: the table holds identifier sightings, and the identity graph reads the nodes of
+    the records whose sightings changed (macros/restated_nodes.sql). -#}
+{% macro restated_by_record(seeds=[], vars=[], log_customer_days=false, reads_moved_records=false, log_nodes=false) -%}
 {{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'restate_records',
                   'on_schema_change': 'sync_all_columns', 'tags': ['incremental'],
-                  'pre_hook': "{{ log_rebuilt_customer_days() }}" if log_customer_days else [],
+                  'pre_hook': ["{{ log_rebuilt_customer_days() }}" if log_customer_days else "",
+                               "{{ log_rebuilt_nodes() }}" if log_nodes else ""] | select | list,
                   'post_hook': "{{ record_restated_loads() }}",
                   'meta': {'restate': {'by_delivery': by_delivery_sources(),
                                        'mutable': mutable_sources(), 'seeds': seeds, 'vars': vars,
                                        'log_customer_days': log_customer_days,
-                                       'reads_moved_records': reads_moved_records}}}) }}
+                                       'reads_moved_records': reads_moved_records,
+                                       'log_nodes': log_nodes}}}) }}
 {%- endmacro %}
 
 {% macro by_delivery_sources() -%}
@@ -97,6 +101,9 @@ insert into {{ this.schema }}.delivery_loads (model, source, delivery_date, vers
 {%- set deleted = restated ~ " or (source, record_id) in (select source, record_id from " ~ arg_dict["temp_relation"] ~ ")" -%}
 {%- if restate_config().get('log_customer_days') %}
 {{ log_restated_customer_days(target, deleted, arg_dict["temp_relation"], columns, restated == 'true') }}
+{%- endif %}
+{%- if restate_config().get('log_nodes') %}
+{{ log_restated_nodes(target, deleted, arg_dict["temp_relation"], restated == 'true') }}
 {%- endif %}
 delete from {{ target }}
 where {{ deleted }};

@@ -94,6 +94,13 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
                     "max(touched_at) AS last_touch FROM touchpoints GROUP BY 1)) GROUP BY customer_id)")
         con.execute("UPDATE events SET page_url = 'marked' WHERE event_id = (SELECT min(event_id) FROM events "
                     "WHERE source = 'app' AND delivery_date = ? AND event_id <> ?)", [WORLD_START, event])
+        # the identifier whose component was last seen first: the next nights touch no node of that
+        # component, so the graph keeps its rows (only what a night touches is derived again)
+        [(node,)] = con.execute("SELECT arg_min(node_id, (component_last_seen, node_id)) FROM (SELECT node_id, "
+                                "max(last_seen_at) OVER (PARTITION BY component_id) AS component_last_seen "
+                                "FROM identity_resolution)").fetchall()
+        con.execute("UPDATE identity_identifiers SET occurrences = occurrences + 1000 WHERE node_id = ?", [node])
+        con.execute("UPDATE identity_resolution SET source_count = source_count + 1000 WHERE node_id = ?", [node])
         # the customer whose touches ended first: the next nights bring them nothing new
         con.execute("UPDATE customer_touchpoints SET channel = 'marked' WHERE touch_id = (SELECT arg_min(touch_id, "
                     "(touched_at, touch_id)) FROM touchpoints WHERE customer_id = (SELECT arg_min(customer_id, "
@@ -113,6 +120,16 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
     assert query(data_dir, "SELECT version FROM delivery_loads WHERE model = 'events' AND source = 'moved_records'") == \
         query(data_dir, "SELECT max(seq)::varchar FROM moved_records WHERE model = 'record_customers'")
     assert query(data_dir, "SELECT count(*) FROM touchpoints WHERE channel = 'marked'") == [(1,)]
+    # each step of the identity graph read the nodes its parent logged, every build of it since
+    for model, parent in (("identity_identifiers", "identity_occurrences"), ("identity_edges", "identity_identifiers"),
+                          ("identity_components", "identity_edges"), ("identity_clusters", "identity_components"),
+                          ("identity_resolution", "identity_clusters")):
+        assert query(data_dir, "SELECT version FROM delivery_loads WHERE model = ? AND source = 'nodes'", model) == \
+            query(data_dir, "SELECT max(seq)::varchar FROM restated_nodes WHERE model = ?", parent)
+    [(restated, nodes)] = query(data_dir, "SELECT (SELECT count(DISTINCT node_id) FROM restated_nodes WHERE model = "
+                                          "'identity_components' AND seq = (SELECT max(seq) FROM restated_nodes WHERE "
+                                          "model = 'identity_components')), count(*) FROM identity_components")
+    assert 0 < restated < nodes / 2
     assert query(data_dir, "SELECT campaign_id, creative_id FROM touchpoints WHERE click_id = ?", late_click) == [
         ("late-campaign", "late-creative")]
     assert built_night(Layout(data_dir).warehouse) == LAST
@@ -126,12 +143,15 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
     assert registrations > 0 and redelivered == 0
     # the audit sees the hand-made changes, and nothing else
     assert full_refresh_differences(settings) == (LAST, [Difference("events", 1, 1),
+                                                        Difference("identity_identifiers", 1, 1),
+                                                        Difference("identity_resolution", 1, 1),
                                                         Difference("stg_app__events", 1, 1),
                                                         Difference("touchpoints", 1, 1),
                                                         Difference("traits_engagement_days", 1, 1)])
     assert query(data_dir, "SELECT DISTINCT model FROM delivery_loads ORDER BY 1") == [
-        (m,) for m in ["customer_touchpoints", "events", "funnel_steps", "identity_occurrences", "record_customers",
-                       *BY_DELIVERY, "traits_engagement_day_values", "traits_engagement_days"]]
+        (m,) for m in ["customer_touchpoints", "events", "funnel_steps", "identity_clusters", "identity_components",
+                       "identity_edges", "identity_identifiers", "identity_occurrences", "identity_resolution",
+                       "record_customers", *BY_DELIVERY, "traits_engagement_day_values", "traits_engagement_days"]]
     # the parts, the funnel and the touches read the customer-days `events` logged: each of its builds since
     for model in ("customer_touchpoints", "funnel_steps", "traits_engagement_day_values", "traits_engagement_days"):
         assert query(data_dir, "SELECT source, version FROM delivery_loads WHERE model = ? AND source = 'customer_days'",

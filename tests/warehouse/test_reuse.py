@@ -37,14 +37,15 @@ def differences(left: Path, right: Path) -> dict[str, tuple[int, int]]:
     """Tables whose rows differ (rows only left, rows only right), doubles to 9 significant
     digits: parallel float sums differ in their last bits from one build to the next.
     `delivery_loads` records the night each staging table was loaded, and the change logs what
-    each build changed (`restated_customer_days`, `moved_records`): they
+    each build changed (`restated_customer_days`, `moved_records`, `restated_nodes`): they
     differ by design."""
     found = {}
     with duckdb.connect() as con:
         con.execute(f"ATTACH '{left}' AS l (READ_ONLY); ATTACH '{right}' AS r (READ_ONLY)")
         tables = [t for (t,) in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = 'r' "
-            "AND table_name NOT IN ('build_state', 'delivery_loads', 'restated_customer_days', 'moved_records') "
+            "AND table_name NOT IN ('build_state', 'delivery_loads', 'restated_customer_days', 'moved_records', "
+            "'restated_nodes') "
             "ORDER BY 1").fetchall()]
         for table in tables:
             columns = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'r' "

@@ -3,12 +3,26 @@
 -- components holding both ends of a cut link (`identity_blocked_edges`) around those two ends:
 -- each seed starts a cluster and every other identifier joins the nearest seed, ties going to
 -- the seed seen first (macros/graph.sql). Components within every rule are clusters as they are.
+-- A night derives again, whole, the components now holding a node `identity_components` derived
+-- again (macros/restated_nodes.sql); a seed's rank only orders the seeds of one component.
+{{ restated_by_node('identity_components', seeds=['identity_blocked_edges', 'identity_id_types']) }}
+-- depends_on: {{ ref('identity_blocked_edges') }}, {{ ref('identity_id_types') }}
 {{ config(post_hook="{{ drop_work_tables() }}") }}
+{%- set logged = logged_nodes() %}
 {%- set ctes %}
-with counts as (
+with components as (
+    select c.node_id, c.component_id
+    from {{ ref('identity_components') }} c
+    {%- if logged is not none %}
+    where c.component_id in (
+        select component_id from {{ ref('identity_components') }} where node_id in ({{ logged }}))
+    {%- endif %}
+),
+
+counts as (
     select c.component_id, i.id_type, count(*) as n, any_value(t.max_per_customer) as max_per_customer,
         any_value(t.priority) as priority
-    from {{ ref('identity_components') }} c
+    from components c
     join {{ ref('identity_identifiers') }} i using (node_id)
     join {{ ref('identity_id_types') }} t on t.id_type = i.id_type
     group by c.component_id, i.id_type
@@ -24,8 +38,8 @@ over_limit as (
 cut_within as (
     select ca.component_id, c.node_a, c.node_b
     from {{ ref('identity_cut_links') }} c
-    join {{ ref('identity_components') }} ca on ca.node_id = c.node_a
-    join {{ ref('identity_components') }} cb on cb.node_id = c.node_b and cb.component_id = ca.component_id
+    join components ca on ca.node_id = c.node_a
+    join components cb on cb.node_id = c.node_b and cb.component_id = ca.component_id
 ),
 
 cut_ends as (
@@ -45,7 +59,7 @@ seeds as (
         row_number() over (order by i.first_seen_at nulls last, i.id_value) as seed_rank
     from (
         select c.node_id, c.component_id
-        from {{ ref('identity_components') }} c
+        from components c
         join over_limit b using (component_id)
         join {{ ref('identity_identifiers') }} i on i.node_id = c.node_id and i.id_type = b.split_type
         union
@@ -58,12 +72,12 @@ seeds as (
 {%- set arcs %}
     select e.node_a as node_from, e.node_b as node_to, e.records
     from {{ ref('identity_edges') }} e
-    join {{ ref('identity_components') }} c on c.node_id = e.node_a
+    join components c on c.node_id = e.node_a
     join broken b using (component_id)
     union all
     select e.node_b, e.node_a, e.records
     from {{ ref('identity_edges') }} e
-    join {{ ref('identity_components') }} c on c.node_id = e.node_a
+    join components c on c.node_id = e.node_a
     join broken b using (component_id)
 {%- endset %}
 
@@ -80,7 +94,7 @@ select
     case when s.node_id is null then c.component_id else s.node_id end as cluster_id,
     b.split_type,
     n.label.distance as distance_to_seed
-from {{ ref('identity_components') }} c
+from components c
 left join broken b using (component_id)
 left join nearest n on n.node_id = c.node_id
 left join seeds s on s.seed_rank = n.label.seed_rank

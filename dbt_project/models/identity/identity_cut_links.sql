@@ -1,5 +1,7 @@
--- The operator's cuts (seed `identity_blocked_edges`) as pairs of identifiers that exist.
-select l.node_id as node_a, r.node_id as node_b, e.reason
-from {{ ref('identity_blocked_edges') }} e
-join {{ ref('identity_identifiers') }} l on l.id_type = e.left_type and l.id_value = e.left_value
-join {{ ref('identity_identifiers') }} r on r.id_type = e.right_type and r.id_value = e.right_value
+-- The operator's cuts (seed `identity_blocked_edges`) as pairs of node ids, hashed from the
+-- identifiers as `identity_occurrences` hashes them (a cut of identifiers never seen matches nothing).
+select
+    {{ hashed_id("left_type || ':' || left_value") }} as node_a,
+    {{ hashed_id("right_type || ':' || right_value") }} as node_b,
+    reason
+from {{ ref('identity_blocked_edges') }}

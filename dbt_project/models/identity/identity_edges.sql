@@ -1,13 +1,38 @@
+{{ restated_by_node('identity_identifiers', seeds=['identity_blocked_edges'], node_columns=['node_a', 'node_b']) }}
+-- depends_on: {{ ref('identity_blocked_edges') }}
 -- Links between linked identifiers that appear on one record, one row per pair, with the first
 -- record that made the link (the evidence `identity_changes` cites). For a pair in
 -- `identity_blocked_edges` (an operator's unmerge), a record carrying both is no evidence at all:
 -- it links none of its identifiers (`identity_clusters` keeps the pair apart even if other
 -- records still connect them).
-with all_sightings as (
-    select o.source, o.record_id, o.seen_at, i.node_id
+-- A night derives again every link of the nodes `identity_identifiers` derived again
+-- (macros/restated_nodes.sql), from every record carrying one of them: a link between two other
+-- nodes has the same records and ends as before.
+{%- set logged = logged_nodes() %}
+with
+{%- if logged is none %}
+occurrences as (
+    select source, record_id, seen_at, node_id, false as restated from {{ ref('identity_occurrences') }}
+),
+{%- else %}
+restated as (
+    select distinct node_id from ({{ logged }})
+),
+
+occurrences as (
+    select o.source, o.record_id, o.seen_at, o.node_id, r.node_id is not null as restated
     from {{ ref('identity_occurrences') }} o
-    join {{ ref('identity_identifiers') }} i
-        on i.id_type = o.id_type and i.id_value = o.id_value and i.status = 'linked'
+    semi join (
+        select distinct source, record_id from {{ ref('identity_occurrences') }} semi join restated using (node_id)
+    ) using (source, record_id)
+    left join restated r using (node_id)
+),
+{%- endif %}
+
+all_sightings as (
+    select o.source, o.record_id, o.seen_at, o.node_id, o.restated
+    from occurrences o
+    semi join (select node_id from {{ ref('identity_identifiers') }} where status = 'linked') i using (node_id)
 ),
 
 discredited as (
@@ -26,6 +51,9 @@ pairs as (
     from sightings a
     join sightings b
         on b.source = a.source and b.record_id = a.record_id and b.node_id > a.node_id
+    {%- if logged is not none %}
+    where a.restated or b.restated
+    {%- endif %}
 )
 
 select node_a, node_b, earliest.first_seen_at, earliest.first_source, earliest.first_record_id, records

@@ -1,24 +1,49 @@
+{{ restated_by_node('identity_occurrences', seeds=['identity_blocklist', 'identity_id_types']) }}
+-- depends_on: {{ ref('identity_blocklist') }}, {{ ref('identity_id_types') }}
 -- One row per identifier ever seen, with the verdict of the rules in the identity seeds:
 --   blocked  its value matches `identity_blocklist` (junk, placeholders, test addresses)
 --   hub      it co-occurs with more limited-type values than its type's `max_degree` allows
 --            (a shop's shared tablet): it joins nobody
 --   linked   it may join the identifiers it co-occurs with
--- node_id is hashed from the identifier, not numbered: the same on every night and in every
--- rebuild (what restating the graph only where a night touches it will need; a collision would
--- fail the `unique` test on node_id, not merge two people). On the 10 M warehouse the chain from here
--- to `identity_resolution` took 20.9-22.5 s with hashed ids against 22.8 s with row numbers (no
--- sort to number them), with the same customer for every identifier.
+-- node_id is hashed from the identifier (`identity_occurrences` carries it), not numbered: the
+-- same on every night and in every rebuild (a collision would fail the `unique` test on node_id,
+-- not merge two people). A night derives again only the identifiers on the records whose
+-- sightings changed (macros/restated_nodes.sql): a row depends on the identifier's own sightings
+-- and, for its degree, on the records carrying them.
 -- Aggregated per source first: the second step then lists a few sources per identifier instead
 -- of one per sighting (at 10 M events: 46 s -> 29 s).
-with per_source as (
-    select id_type, id_value, source, min(seen_at) as first_seen_at, max(seen_at) as last_seen_at,
+{%- set logged = logged_nodes() %}
+with
+{%- if logged is none %}
+sightings as (
+    select * from {{ ref('identity_occurrences') }}
+),
+
+record_sightings as (
+    select * from {{ ref('identity_occurrences') }}
+),
+{%- else %}
+-- every sighting of the identifiers derived again, and every sighting on the records carrying them
+sightings as (
+    select o.* from {{ ref('identity_occurrences') }} o semi join ({{ logged }}) l using (node_id)
+),
+
+record_sightings as (
+    select o.* from {{ ref('identity_occurrences') }} o
+    semi join (select distinct source, record_id from sightings) r using (source, record_id)
+),
+{%- endif %}
+
+per_source as (
+    select node_id, id_type, id_value, source, min(seen_at) as first_seen_at, max(seen_at) as last_seen_at,
         count(*) as occurrences
-    from {{ ref('identity_occurrences') }}
-    group by id_type, id_value, source
+    from sightings
+    group by node_id, id_type, id_value, source
 ),
 
 seen as (
     select
+        node_id,
         id_type,
         id_value,
         min(first_seen_at) as first_seen_at,
@@ -27,18 +52,18 @@ seen as (
         count(*) as source_count,
         {{ sorted_set_agg('source') }} as sources
     from per_source
-    group by id_type, id_value
+    group by node_id, id_type, id_value
 ),
 
--- depends_on: {{ ref('identity_blocklist') }}
--- Blocklist patterns are read at compile time and inlined as constants, so each regular
+-- Blocklist patterns (checked for every identifier on the records read: a blocked value does not
+-- count in its partners' degree) are read at compile time and inlined as constants, so each regular
 -- expression is compiled once, not once per identifier (a join on a pattern column is ~20x slower).
 {%- set blocklist = run_query("select id_type, pattern, reason from " ~ ref('identity_blocklist') ~ " order by 1, 2, 3").rows
     if execute else [] %}
 blocked as (
-    select id_type, id_value, blocked_reason
+    select node_id, blocked_reason
     from (
-        select id_type, id_value,
+        select node_id,
             {%- if blocklist | length == 0 %} cast(null as string)
             {%- else %}
             case
@@ -49,7 +74,7 @@ blocked as (
             {%- endfor %}
             end
             {%- endif %} as blocked_reason
-        from seen
+        from {{ 'seen' if logged is none else '(select distinct node_id, id_type, id_value from record_sightings)' }}
     )
     where blocked_reason is not null
 ),
@@ -60,28 +85,27 @@ blocked as (
 -- built on the sightings (10 M events, the model alone, identical rows: 8.5 s -> 6.9-7.5 s on
 -- an idle machine, 27.3 s -> 16.4 s on a busy one).
 limited_sightings as (
-    select o.source, o.record_id, o.id_type, o.id_value
-    from {{ ref('identity_occurrences') }} o
+    select o.source, o.record_id, o.node_id
+    from record_sightings o
     join {{ ref('identity_id_types') }} t on t.id_type = o.id_type and t.max_per_customer is not null
 ),
 
 partners as (
-    select distinct o.id_type, o.id_value, l.id_type as partner_type, l.id_value as partner_value
-    from {{ ref('identity_occurrences') }} o
+    select distinct o.node_id, l.node_id as partner
+    from sightings o
     join limited_sightings l
-        on l.source = o.source and l.record_id = o.record_id
-        and (l.id_type, l.id_value) <> (o.id_type, o.id_value)
+        on l.source = o.source and l.record_id = o.record_id and l.node_id <> o.node_id
 ),
 
 degree as (
-    select p.id_type, p.id_value, count(*) as degree
+    select p.node_id, count(*) as degree
     from partners p
-    anti join blocked b on b.id_type = p.partner_type and b.id_value = p.partner_value
-    group by p.id_type, p.id_value
+    anti join blocked b on b.node_id = p.partner
+    group by p.node_id
 )
 
 select
-    {{ hashed_id("s.id_type || ':' || s.id_value") }} as node_id,
+    s.node_id,
     s.id_type,
     s.id_value,
     s.first_seen_at,
@@ -100,5 +124,5 @@ select
     end as status
 from seen s
 join {{ ref('identity_id_types') }} t on t.id_type = s.id_type
-left join blocked b on b.id_type = s.id_type and b.id_value = s.id_value
-left join degree d on d.id_type = s.id_type and d.id_value = s.id_value
+left join blocked b using (node_id)
+left join degree d using (node_id)

@@ -1,6 +1,8 @@
-{{ restated_by_record() }}
+{{ restated_by_record(log_nodes=true) }}
 -- Every sighting of an identifier on a record, from every source. A record's identifiers
 -- belong to one person: that co-occurrence is the only evidence identity resolution uses.
+-- Each sighting carries its identifier's node id (hashed once, as the sighting is derived), and
+-- the nodes of the records whose sightings changed are logged for the graph (macros/restated_nodes.sql).
 -- Restated by record as `events` is (macros/restate.sql): a night derives again the records of
 -- the deliveries it loaded (and of the mutable sources), not 16 M sightings at 10 M events.
 {%- set restated = restated_records() %}

@@ -1,3 +1,4 @@
+{{ restated_by_node('identity_clusters', vars=['identity_salt'], logs=false) }}
 -- Every identifier with the customer it resolves to (clear values: internal to the warehouse,
 -- never published; `identity_map` is the published form).
 --
@@ -6,10 +7,16 @@
 -- identifier seen first (non-PII before PII, so an id never hashes a phone when anything else
 -- exists; ties by type priority, then value). When two customers merge, the older anchor wins:
 -- the surviving id is the one that existed first.
+-- A night derives again, whole, the clusters now holding a node `identity_clusters` derived again
+-- (macros/restated_nodes.sql): only they can have another anchor or other identifiers.
+{%- set logged = logged_nodes() %}
 with clustered as (
     select i.*, c.cluster_id, c.component_id, c.split_type
     from {{ ref('identity_identifiers') }} i
     join {{ ref('identity_clusters') }} c using (node_id)
+    {%- if logged is not none %}
+    where c.cluster_id in (select cluster_id from {{ ref('identity_clusters') }} where node_id in ({{ logged }}))
+    {%- endif %}
 ),
 
 -- the anchor's fields are its own sort key: the smallest struct, not arg_min over a second one

@@ -28,7 +28,7 @@ _NUMBERS = ("DOUBLE", "FLOAT", "REAL", "DECIMAL")
 _SORT_KEYS = ("STRUCT", "TUPLE")
 # DuckDB-only bookkeeping of incremental nights and reuse (Spark rebuilds those tables instead).
 DUCKDB_ONLY = frozenset({"delivery_loads", "build_state", "table_builds", "restated_customer_days", "moved_records",
-                         "record_customers_identifiers"})
+                         "restated_nodes", "record_customers_identifiers"})
 # Bookkeeping of DuckDB's restated tables: digests of each customer's inputs (hashes, whose
 # function differs between engines), and in `customer_touchpoints` a row without a touch for a
 # customer whose touches all went (Spark, rebuilding, has no such row): the touches compare.
