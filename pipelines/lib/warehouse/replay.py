@@ -86,10 +86,15 @@ def full_refresh_differences(settings: Settings) -> tuple[date, list[Difference]
             con.execute(f"ATTACH '{scratch / 'warehouse' / 'cdp.duckdb'}' AS full_refresh (READ_ONLY)")
             differences = []
             for table in sorted(tables):
-                [(ours,)] = con.execute(f"SELECT count(*) FROM (FROM incremental.{table} "
-                                        f"EXCEPT ALL FROM full_refresh.{table})").fetchall()
-                [(theirs,)] = con.execute(f"SELECT count(*) FROM (FROM full_refresh.{table} "
-                                          f"EXCEPT ALL FROM incremental.{table})").fetchall()
+                # by name: a column a later version added (dbt's `sync_all_columns`) comes last
+                # in a table built before it, wherever the model puts it
+                columns = ", ".join(f'"{c}"' for (c,) in con.execute(
+                    "SELECT column_name FROM duckdb_columns() WHERE database_name = 'full_refresh' "
+                    "AND table_name = ? ORDER BY column_index", [table]).fetchall())
+                [(ours,)] = con.execute(f"SELECT count(*) FROM (SELECT {columns} FROM incremental.{table} "
+                                        f"EXCEPT ALL SELECT {columns} FROM full_refresh.{table})").fetchall()
+                [(theirs,)] = con.execute(f"SELECT count(*) FROM (SELECT {columns} FROM full_refresh.{table} "
+                                          f"EXCEPT ALL SELECT {columns} FROM incremental.{table})").fetchall()
                 if ours or theirs:
                     differences.append(Difference(table, ours, theirs))
     return night, differences
