@@ -90,3 +90,13 @@ where model = '{{ this.identifier }}'
 select '{{ this.identifier }}', '{{ marker }}', null, cast(coalesce(max(seq), 0) as varchar), {{ as_of_date() }}
 from {{ log }} where model = '{{ parent }}'
 {%- endmacro %}
+
+{#- A reader's post-hook: what it has read (its code's digest, and how far it read `parent`'s
+    entries in `log`, under `marker`), in place of its earlier rows of `delivery_loads`. -#}
+{% macro record_log_read(log, parent, marker) -%}
+delete from {{ this.schema }}.delivery_loads where model = '{{ this.identifier }}';
+insert into {{ this.schema }}.delivery_loads (model, source, delivery_date, version, as_of_date)
+select '{{ this.identifier }}', 'inputs', null, '{{ inputs_version() }}', {{ as_of_date() }}
+union all
+{{ log_read_row(log, parent, marker) }}
+{%- endmacro %}

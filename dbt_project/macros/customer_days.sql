@@ -90,11 +90,7 @@
 
 {#- Consumer: what the table has read (its code's digest and the log's last sequence). -#}
 {% macro record_read_customer_days() -%}
-delete from {{ this.schema }}.delivery_loads where model = '{{ this.identifier }}';
-insert into {{ this.schema }}.delivery_loads (model, source, delivery_date, version, as_of_date)
-select '{{ this.identifier }}', 'inputs', null, '{{ inputs_version() }}', {{ as_of_date() }}
-union all
-{{ log_read_row(customer_days_log(), config.get('meta')['customer_days_of'], 'customer_days') }}
+{{ record_log_read(customer_days_log(), config.get('meta')['customer_days_of'], 'customer_days') }}
 {%- endmacro %}
 
 {#- Incremental strategy of a consumer: delete the restated customer-days, insert what was derived. -#}

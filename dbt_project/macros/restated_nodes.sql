@@ -72,11 +72,7 @@
 {%- endmacro %}
 
 {% macro record_read_nodes() -%}
-delete from {{ this.schema }}.delivery_loads where model = '{{ this.identifier }}';
-insert into {{ this.schema }}.delivery_loads (model, source, delivery_date, version, as_of_date)
-select '{{ this.identifier }}', 'inputs', null, '{{ inputs_version() }}', {{ as_of_date() }}
-union all
-{{ log_read_row(nodes_log(), config.get('meta')['nodes_of'], 'nodes') }}
+{{ record_log_read(nodes_log(), config.get('meta')['nodes_of'], 'nodes') }}
 {%- endmacro %}
 
 {#- Incremental strategy: delete the rows of the logged nodes and of the nodes derived again (all
