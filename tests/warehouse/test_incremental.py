@@ -164,6 +164,30 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
             ("ads",), ("app",), ("guide",), ("inputs",), ("live",), ("miniprogram",), ("official_account",), ("web",)]
 
 
+def test_a_step_of_the_identity_graph_rebuilt_whole_makes_every_later_step_derive_everything(month_copy):
+    """When `identity_identifiers` cannot say what changed (its code or seeds changed: here its
+    stored digest is taken away), it derives every identifier and logs "everything", and each
+    later step derives everything too: rows marked by hand anywhere in the graph go."""
+    data_dir, settings = month_copy
+    graph = ["identity_identifiers", "identity_edges", "identity_components", "identity_clusters", "identity_resolution"]
+    with duckdb.connect(str(Layout(data_dir).warehouse)) as con:
+        con.execute("UPDATE identity_edges SET records = records + 1000 WHERE (node_a, node_b) = "
+                    "(SELECT (node_a, node_b) FROM identity_edges ORDER BY first_seen_at, node_a, node_b LIMIT 1)")
+        con.execute("UPDATE identity_resolution SET source_count = source_count + 1000 WHERE node_id = "
+                    "(SELECT min(node_id) FROM identity_resolution)")
+        con.execute("DELETE FROM delivery_loads WHERE model = 'identity_identifiers' AND source = 'inputs'")
+    dbt_build(data_dir, str(LAST), select=graph)
+    assert query(data_dir, "SELECT count(*) FROM identity_edges WHERE records >= 1000") == [(0,)]
+    assert query(data_dir, "SELECT count(*) FROM identity_resolution WHERE source_count >= 1000") == [(0,)]
+    # each logging step's last build logged "everything": one row without a node
+    assert query(data_dir, "SELECT model, count(*), count(node_id) FROM restated_nodes l WHERE model IN "
+                           "('identity_identifiers', 'identity_edges', 'identity_components', 'identity_clusters') "
+                           "AND seq = (SELECT max(seq) FROM restated_nodes WHERE model = l.model) GROUP BY 1 ORDER BY 1") \
+        == [("identity_clusters", 1, 0), ("identity_components", 1, 0), ("identity_edges", 1, 0),
+            ("identity_identifiers", 1, 0)]
+    assert full_refresh_differences(settings) == (LAST, [])
+
+
 def test_changed_seeds_restate_every_event(month_copy):
     """An event's channel comes from a seed: when the seed changes, a night derives every event
     again instead of only the night's deliveries."""
