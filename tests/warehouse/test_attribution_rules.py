@@ -38,9 +38,7 @@ CONVERSIONS = [
 MODELS = ["first_touch", "last_touch", "last_non_direct", "linear", "position_based", "time_decay", "markov", "shapley"]
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    data_dir = tmp_path_factory.mktemp("attribution")
+def build(data_dir: Path, extra_vars: dict | None = None) -> Path:
     Layout(data_dir).warehouse.parent.mkdir(parents=True)
     with duckdb.connect(str(Layout(data_dir).warehouse)) as con:
         con.execute("""CREATE TABLE touchpoints (touch_id VARCHAR, customer_id VARCHAR, touched_at TIMESTAMPTZ,
@@ -51,8 +49,13 @@ def built(tmp_path_factory) -> Path:
         con.executemany("INSERT INTO conversions VALUES (?, ?, ?, ?, ?, ?)", CONVERSIONS)
     dbt_build(data_dir, AS_OF, select=["conversion_touches", "converted_paths", "conversion_paths",
                                        "markov_removal_effects", "attribution_by_path", "attribution_markov",
-                                             "path:models/attribution/attribution.sql"])
+                                             "path:models/attribution/attribution.sql"], extra_vars=extra_vars)
     return data_dir
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    return build(tmp_path_factory.mktemp("attribution"))
 
 
 def credits(data_dir: Path, conversion: str, lookback: int, mode: str) -> dict[str, dict[str | None, float]]:
@@ -83,6 +86,20 @@ def test_a_seven_day_view_path_gets_every_model_right(built):
     # Without wechat_ads (or app) P = 3/8, removal effect 1/4; without paid_social P = 1/4,
     # effect 1/2. So o1 splits 1/4 : 1/4 : 1/2.
     assert got["markov"] == pytest.approx({"t1": 0.25, "t3": 0.25, "t4": 0.5})
+
+
+def test_time_decay_keeps_its_credits_when_every_touch_is_many_half_lives_old(tmp_path):
+    """Weights are exact decimals, taken relative to the path's last touch: with a half-life of
+    86.4 s every touch of o1 is over 80 half-lives before the order (2^-83 and less, below the
+    decimals' 18 places), yet the credits are the hand-computed ones and sum to 1 (t1's, 2^-7083
+    of t4's, is no credit: the table keeps credits above zero)."""
+    data_dir = build(tmp_path, {"attribution_half_life_days": 0.001})
+    got = credits(data_dir, "o1", 7, "view")["time_decay"]
+    ages = {"t1": 7 * 86400 + 2 * 3600, "t3": 3 * 3600, "t4": 2 * 3600}   # seconds from touch to order
+    weights = {t: 0.5 ** (age / 86.4) for t, age in ages.items()}
+    assert got == pytest.approx({t: w / sum(weights.values()) for t, w in weights.items() if w > 0}, rel=1e-4,
+                                abs=1e-17)
+    assert got["t3"] > 0 and sum(got.values()) == pytest.approx(1.0)
 
 
 def test_markov_removal_effects_equal_the_hand_computed_chain(built):

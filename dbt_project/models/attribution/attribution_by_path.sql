@@ -13,7 +13,9 @@
 -- - time_decay: weight 2^(-age / half-life), age measured from the touch to the order. Weights
 --   are decimals with 18 places, so a path's total is exact: a double total depends on the order
 --   a parallel sum met the touches in (at 10 M events 7 customers' credits differed in the last
---   bit between a restated night and a full refresh).
+--   bit between a restated night and a full refresh). They are taken relative to the path's last
+--   touch (the common factor cancels in the credit): the last weighs 1, so however short the
+--   half-life, the total never rounds to zero and a credit is off by at most 1e-18.
 -- - shapley: the conversion split evenly over the distinct channels of its path, a channel's
 --   share split evenly over its touches. This is the exact Shapley value of the game
 --   v(S) = conversions whose channels all lie in S, per conversion (README).
@@ -64,8 +66,9 @@ touches as (
         t.conversion_id, t.customer_id, t.converted_at, t.conversion_date, t.revenue, t.lookback_days,
         t.touch_mode, t.channel, t.campaign_id, t.touch_id, t.touched_at, t.position, t.path_length,
         t.is_click, t.is_direct,
-        cast(pow(0.5, {{ seconds_between('t.touched_at', 't.converted_at') }} / {{ half_life_seconds }}) as decimal(38, 18))
-            as decay_weight
+        cast(pow(0.5, {{ seconds_between('t.touched_at', 'max(t.touched_at) over (partition by t.conversion_id, '
+                                                   ~ 't.lookback_days, t.touch_mode)') }} / {{ half_life_seconds }})
+             as decimal(38, 18)) as decay_weight
     from {{ ref('conversion_touches') }} t
     {%- if is_incremental() %}
     where t.customer_id in (select customer_id from restated)
