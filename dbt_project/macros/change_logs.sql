@@ -91,12 +91,15 @@ select '{{ this.identifier }}', '{{ marker }}', null, cast(coalesce(max(seq), 0)
 from {{ log }} where model = '{{ parent }}'
 {%- endmacro %}
 
-{#- A reader's post-hook: what it has read (its code's digest, and how far it read `parent`'s
-    entries in `log`, under `marker`), in place of its earlier rows of `delivery_loads`. -#}
-{% macro record_log_read(log, parent, marker) -%}
+{#- A reader's post-hook: what it has read (its code's digest, and for each (log, parent, marker)
+    of `reads` how far it read `parent`'s entries in `log`, under `marker`), in place of its
+    earlier rows of `delivery_loads`. -#}
+{% macro record_logs_read(reads) -%}
 delete from {{ this.schema }}.delivery_loads where model = '{{ this.identifier }}';
 insert into {{ this.schema }}.delivery_loads (model, source, delivery_date, version, as_of_date)
 select '{{ this.identifier }}', 'inputs', null, '{{ inputs_version() }}', {{ as_of_date() }}
+{%- for log, parent, marker in reads %}
 union all
 {{ log_read_row(log, parent, marker) }}
+{%- endfor %}
 {%- endmacro %}

@@ -90,7 +90,7 @@
 
 {#- Consumer: what the table has read (its code's digest and the log's last sequence). -#}
 {% macro record_read_customer_days() -%}
-{{ record_log_read(customer_days_log(), config.get('meta')['customer_days_of'], 'customer_days') }}
+{{ record_logs_read([(customer_days_log(), config.get('meta')['customer_days_of'], 'customer_days')]) }}
 {%- endmacro %}
 
 {#- Incremental strategy of a consumer: delete the restated customer-days, insert what was derived. -#}
@@ -111,10 +111,26 @@ select {{ columns }} from {{ arg_dict["temp_relation"] }}
                   'on_schema_change': 'sync_all_columns', 'tags': ['incremental']}) }}
 {%- endmacro %}
 
+{#- Consumer of two logs: a table of one row per customer (`customers`) derived from the identity
+    graph and `events`, restated for the customers holding a node `identity_resolution` logged and
+    those of the customer-days `events` logged (and whatever else the model selects). A derived
+    row failing `kept_rows` stands for a customer gone: their row is deleted, none inserted. -#}
+{% macro restated_by_customer_and_node(kept_rows, seeds=[], vars=[]) -%}
+{{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'restate_customers',
+                  'on_schema_change': 'sync_all_columns', 'tags': ['incremental'],
+                  'post_hook': "{{ record_logs_read([(nodes_log(), 'identity_resolution', 'nodes'),
+                                                     (customer_days_log(), 'events', 'customer_days')]) }}",
+                  'meta': {'nodes_of': 'identity_resolution', 'customer_days_of': 'events',
+                           'kept_rows': kept_rows, 'restate': {'seeds': seeds, 'vars': vars}}}) }}
+{%- endmacro %}
+
+{#- Incremental strategy of a table restated by customer: delete the derived customers' rows,
+    insert those kept (by default, with a digest). -#}
 {% macro get_incremental_restate_customers_sql(arg_dict) -%}
 {%- set target = arg_dict["target_relation"] -%}
 {%- set columns = get_quoted_csv(arg_dict["dest_columns"] | map(attribute="name")) -%}
 delete from {{ target }} where customer_id in (select customer_id from {{ arg_dict["temp_relation"] }});
 insert into {{ target }} ({{ columns }})
-select {{ columns }} from {{ arg_dict["temp_relation"] }} where inputs_digest is not null
+select {{ columns }} from {{ arg_dict["temp_relation"] }}
+where {{ (config.get('meta') or {}).get('kept_rows', 'inputs_digest is not null') }}
 {%- endmacro %}

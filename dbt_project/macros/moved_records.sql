@@ -1,8 +1,9 @@
 {#- Records that identity resolution moved to another customer. `record_customers` is restated by
     record: a night derives again the records of the deliveries it loaded (and of the mutable
-    sources) and the records holding an identifier whose customer changed since its last build
-    (new, gone or moved: `record_customers_identifiers` keeps the customers it was derived from,
-    by `id_key`). Its restate strategy logs the records whose customer changed in `moved_records`
+    sources) and the records holding an identifier whose customer changed since its last build:
+    among the nodes `identity_resolution` logged as derived again (macros/restated_nodes.sql),
+    those whose customer differs from the one `record_customers_identifiers` kept (new, gone or
+    moved). Its restate strategy logs the records whose customer changed in `moved_records`
     (a change log: macros/change_logs.sql), and `events` derives again the records logged since
     it last read the log instead of comparing every stored event's customer with
     `record_customers` (10 M with 10 M records at 10 M events, 5 s a night).
@@ -17,14 +18,17 @@
 {%- endmacro %}
 
 {#- The config of `record_customers`: restated by record like `events` (macros/restate.sql), and
-    also whenever an identifier's customer changed (the model selects those records itself). -#}
+    also whenever an identifier's customer changed (the model selects those records itself, from
+    the nodes `identity_resolution` logged). The identifiers' customers are kept before the read
+    marker moves on: both read the same log entries. -#}
 {% macro restated_record_customers(seeds=[]) -%}
 {{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'restate_record_customers',
                   'on_schema_change': 'sync_all_columns', 'tags': ['incremental'],
                   'pre_hook': "{{ log_rebuilt_moved_records() }}",
-                  'post_hook': ["{{ record_restated_loads() }}", "{{ keep_identifiers_read() }}"],
-                  'meta': {'restate': {'by_delivery': by_delivery_sources(), 'mutable': mutable_sources(),
-                                       'seeds': seeds, 'vars': []}}}) }}
+                  'post_hook': ["{{ keep_identifiers_read() }}", "{{ record_restated_loads() }}"],
+                  'meta': {'nodes_of': 'identity_resolution',
+                           'restate': {'by_delivery': by_delivery_sources(), 'mutable': mutable_sources(),
+                                       'seeds': seeds, 'vars': [], 'reads_nodes': true}}}) }}
 {%- endmacro %}
 
 {#- A build that is not incremental rewrites every record: everything moved. -#}
@@ -34,12 +38,20 @@
 {%- endif -%}
 {%- endmacro %}
 
-{#- What the next build compares identity resolution with: each identifier's customer, by key
-    (no clear values kept twice). -#}
+{#- What the next build compares identity resolution with: each identifier's customer, by node
+    (no clear values kept twice), taken again for the nodes read from the log (all when it
+    cannot say). -#}
 {% macro keep_identifiers_read() -%}
 {%- if target.type == 'spark' %}{{ return('') }}{% endif -%}
+{%- set logged = logged_nodes() -%}
+{%- if logged is none or adapter.get_relation(this.database, this.schema, 'record_customers_identifiers') is none %}
 create or replace table {{ record_customers_identifiers() }} as
-select id_key, customer_id from {{ ref('identity_resolution') }}
+select node_id, customer_id from {{ ref('identity_resolution') }}
+{%- else %}
+delete from {{ record_customers_identifiers() }} where node_id in ({{ logged }});
+insert into {{ record_customers_identifiers() }} (node_id, customer_id)
+select node_id, customer_id from {{ ref('identity_resolution') }} where node_id in ({{ logged }})
+{%- endif %}
 {%- endmacro %}
 
 {#- Incremental strategy of `record_customers`: its derived rows hold every record it looked at,

@@ -90,6 +90,10 @@ values ('{{ this.identifier }}', 'inputs', null, '{{ inputs_version() }}', {{ as
 insert into {{ this.schema }}.delivery_loads (model, source, delivery_date, version, as_of_date)
 {{ log_read_row(moved_records_log(), 'record_customers', 'moved_records') }}
 {%- endif %}
+{%- if restate_config().get('reads_nodes') -%};
+insert into {{ this.schema }}.delivery_loads (model, source, delivery_date, version, as_of_date)
+{{ log_read_row(nodes_log(), config.get('meta')['nodes_of'], 'nodes') }}
+{%- endif %}
 {%- endmacro %}
 
 {#- Incremental strategy: delete the restated records (and any record derived again tonight),

@@ -12,7 +12,8 @@
                             links reach now, whole; logs every node of them
       identity_clusters     derives again the components now holding a logged node, whole; logs
                             every node of them
-      identity_resolution   derives again the clusters now holding a logged node, whole
+      identity_resolution   derives again the clusters now holding a logged node, whole; logs
+                            every node of them (`record_customers` reads them: macros/moved_records.sql)
 
     The log `restated_nodes` is a change log (macros/change_logs.sql): each consumer reads what its
     parent logged since it last read it, and a parent rebuilt whole (first build, full refresh,
@@ -53,14 +54,14 @@
 
 {#- Consumer: the config of a step of the chain restated by the nodes `parent` logged. Rows go
     by `node_columns` (an edge by either end); the model derives again at least the logged
-    nodes still in the table, and `logs` says whether it logs what it derived for the next step.
-    A change of its code or of one of `seeds` or `vars` derives everything. -#}
-{% macro restated_by_node(parent, seeds=[], vars=[], node_columns=['node_id'], logs=true) -%}
+    nodes still in the table, and logs what it derived for the next step. A change of its code
+    or of one of `seeds` or `vars` derives everything. -#}
+{% macro restated_by_node(parent, seeds=[], vars=[], node_columns=['node_id']) -%}
 {{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'restate_nodes',
                   'on_schema_change': 'sync_all_columns', 'tags': ['incremental'],
-                  'pre_hook': "{{ log_rebuilt_nodes() }}" if logs else [],
+                  'pre_hook': "{{ log_rebuilt_nodes() }}",
                   'post_hook': "{{ record_read_nodes() }}",
-                  'meta': {'nodes_of': parent, 'node_columns': node_columns, 'logs_nodes': logs,
+                  'meta': {'nodes_of': parent, 'node_columns': node_columns,
                            'restate': {'seeds': seeds, 'vars': vars}}}) }}
 {%- endmacro %}
 
@@ -72,7 +73,7 @@
 {%- endmacro %}
 
 {% macro record_read_nodes() -%}
-{{ record_log_read(nodes_log(), config.get('meta')['nodes_of'], 'nodes') }}
+{{ record_logs_read([(nodes_log(), config.get('meta')['nodes_of'], 'nodes')]) }}
 {%- endmacro %}
 
 {#- Incremental strategy: delete the rows of the logged nodes and of the nodes derived again (all
@@ -84,12 +85,12 @@
 {%- set meta = config.get('meta') -%}
 {%- set logged = logged_nodes() -%}
 {%- if logged is none %}
-{%- if meta['logs_nodes'] %}{{ append_to_log(nodes_log(), ['node_id']) }}{% endif %}
+{{ append_to_log(nodes_log(), ['node_id']) }}
 delete from {{ target }};
 {%- else %}
 {%- set restated = logged if 'node_id' not in meta['node_columns']
                    else logged ~ " union select node_id from " ~ derived -%}
-{%- if meta['logs_nodes'] %}{{ append_to_log(nodes_log(), ['node_id'], restated) }}{% endif %}
+{{ append_to_log(nodes_log(), ['node_id'], restated) }}
 delete from {{ target }}
 where {% for column in meta['node_columns'] %}{{ column }} in ({{ restated }}){{ ' or ' if not loop.last }}{% endfor %};
 {%- endif %}

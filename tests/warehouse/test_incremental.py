@@ -19,8 +19,9 @@ from tests.warehouse.conftest import dbt_build, query
 
 
 LAST = WORLD_START + timedelta(days=WORLD_DAYS - 1)
-BY_DELIVERY = ["stg_ads__clicks", "stg_app__events", "stg_guide__events", "stg_live__events",
-               "stg_miniprogram__events", "stg_official_account__events", "stg_pos__order_lines", "stg_web__events"]
+BY_DELIVERY = ["stg_ads__clicks", "stg_app__events", "stg_crm__member_first_deliveries", "stg_guide__events",
+               "stg_live__events", "stg_miniprogram__events", "stg_official_account__events", "stg_pos__order_lines",
+               "stg_web__events"]
 
 
 def loaded(data_dir, table: str) -> dict:
@@ -81,9 +82,12 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
         con.execute("UPDATE events SET customer_id = 'moved-away' WHERE event_id = ?", [event])
         con.execute("UPDATE record_customers SET customer_id = 'moved-away' WHERE source = 'web' AND record_id = ?",
                     [record])
-        con.execute("UPDATE record_customers_identifiers SET customer_id = 'moved-away' WHERE id_key IN (SELECT "
-                    "r.id_key FROM identity_resolution r JOIN identity_occurrences o USING (id_type, id_value) "
-                    "WHERE o.source = 'web' AND o.record_id = ?)", [record])
+        # (its identifiers kept under that customer, and logged as derived again by that build)
+        con.execute("UPDATE record_customers_identifiers SET customer_id = 'moved-away' WHERE node_id IN (SELECT "
+                    "node_id FROM identity_occurrences WHERE source = 'web' AND record_id = ?)", [record])
+        con.execute("INSERT INTO restated_nodes SELECT 'identity_resolution', (SELECT max(seq) + 1 FROM restated_nodes "
+                    "WHERE model = 'identity_resolution'), node_id FROM identity_occurrences "
+                    "WHERE source = 'web' AND record_id = ?", [record])
         # the traits' customer-day parts: the moved event's customer-day is derived again when
         # `events` moves it back (its log says so); a customer-day nothing touches keeps its mark
         con.execute("UPDATE traits_engagement_days SET day_rows = day_rows + 1000 WHERE customer_id = ? "
@@ -123,7 +127,7 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
     # each step of the identity graph read the nodes its parent logged, every build of it since
     for model, parent in (("identity_identifiers", "identity_occurrences"), ("identity_edges", "identity_identifiers"),
                           ("identity_components", "identity_edges"), ("identity_clusters", "identity_components"),
-                          ("identity_resolution", "identity_clusters")):
+                          ("identity_resolution", "identity_clusters"), ("record_customers", "identity_resolution")):
         assert query(data_dir, "SELECT version FROM delivery_loads WHERE model = ? AND source = 'nodes'", model) == \
             query(data_dir, "SELECT max(seq)::varchar FROM restated_nodes WHERE model = ?", parent)
     [(restated, nodes)] = query(data_dir, "SELECT (SELECT count(DISTINCT node_id) FROM restated_nodes WHERE model = "
@@ -149,7 +153,7 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
                                                         Difference("touchpoints", 1, 1),
                                                         Difference("traits_engagement_days", 1, 1)])
     assert query(data_dir, "SELECT DISTINCT model FROM delivery_loads ORDER BY 1") == [
-        (m,) for m in ["customer_touchpoints", "events", "funnel_steps", "identity_clusters", "identity_components",
+        (m,) for m in ["customer_touchpoints", "customers", "events", "funnel_steps", "identity_clusters", "identity_components",
                        "identity_edges", "identity_identifiers", "identity_occurrences", "identity_resolution",
                        "record_customers", *BY_DELIVERY, "traits_engagement_day_values", "traits_engagement_days"]]
     # the parts, the funnel and the touches read the customer-days `events` logged: each of its builds since
@@ -159,15 +163,16 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
                                                "WHERE model = 'events'")
     # each night restates only the deliveries it loaded, the mutable sources and moved records
     for model in ("events", "identity_occurrences", "record_customers"):
-        assert query(data_dir, "SELECT DISTINCT source FROM delivery_loads WHERE model = ? AND source <> 'moved_records' "
-                               "ORDER BY 1", model) == [
+        assert query(data_dir, "SELECT DISTINCT source FROM delivery_loads WHERE model = ? "
+                               "AND source NOT IN ('moved_records', 'nodes') ORDER BY 1", model) == [
             ("ads",), ("app",), ("guide",), ("inputs",), ("live",), ("miniprogram",), ("official_account",), ("web",)]
 
 
 def test_a_step_of_the_identity_graph_rebuilt_whole_makes_every_later_step_derive_everything(month_copy):
     """When `identity_identifiers` cannot say what changed (its code or seeds changed: here its
     stored digest is taken away), it derives every identifier and logs "everything", and each
-    later step derives everything too: rows marked by hand anywhere in the graph go."""
+    later step derives everything too, down to `record_customers`: rows marked by hand anywhere
+    in the graph go."""
     data_dir, settings = month_copy
     graph = ["identity_identifiers", "identity_edges", "identity_components", "identity_clusters", "identity_resolution"]
     with duckdb.connect(str(Layout(data_dir).warehouse)) as con:
@@ -175,16 +180,20 @@ def test_a_step_of_the_identity_graph_rebuilt_whole_makes_every_later_step_deriv
                     "(SELECT (node_a, node_b) FROM identity_edges ORDER BY first_seen_at, node_a, node_b LIMIT 1)")
         con.execute("UPDATE identity_resolution SET source_count = source_count + 1000 WHERE node_id = "
                     "(SELECT min(node_id) FROM identity_resolution)")
+        con.execute("UPDATE record_customers SET delivery_date = DATE '1900-01-01' WHERE (source, record_id) = "
+                    "(SELECT (source, record_id) FROM record_customers ORDER BY source, record_id LIMIT 1)")
         con.execute("DELETE FROM delivery_loads WHERE model = 'identity_identifiers' AND source = 'inputs'")
-    dbt_build(data_dir, str(LAST), select=graph)
+    dbt_build(data_dir, str(LAST), select=[*graph, "record_customers"])
+    assert query(data_dir, "SELECT count(*) FROM record_customers WHERE delivery_date = DATE '1900-01-01'") == [(0,)]
     assert query(data_dir, "SELECT count(*) FROM identity_edges WHERE records >= 1000") == [(0,)]
     assert query(data_dir, "SELECT count(*) FROM identity_resolution WHERE source_count >= 1000") == [(0,)]
     # each logging step's last build logged "everything": one row without a node
     assert query(data_dir, "SELECT model, count(*), count(node_id) FROM restated_nodes l WHERE model IN "
-                           "('identity_identifiers', 'identity_edges', 'identity_components', 'identity_clusters') "
-                           "AND seq = (SELECT max(seq) FROM restated_nodes WHERE model = l.model) GROUP BY 1 ORDER BY 1") \
+                           "('identity_identifiers', 'identity_edges', 'identity_components', 'identity_clusters', "
+                           "'identity_resolution') AND seq = (SELECT max(seq) FROM restated_nodes WHERE model = l.model) "
+                           "GROUP BY 1 ORDER BY 1") \
         == [("identity_clusters", 1, 0), ("identity_components", 1, 0), ("identity_edges", 1, 0),
-            ("identity_identifiers", 1, 0)]
+            ("identity_identifiers", 1, 0), ("identity_resolution", 1, 0)]
     assert full_refresh_differences(settings) == (LAST, [])
 
 

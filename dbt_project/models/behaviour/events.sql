@@ -101,7 +101,15 @@ select
     t.record_id,
     t.delivery_date
 from typed t
-left join {{ ref('record_customers') }} rc on rc.source = t.source and rc.record_id = t.record_id
+{%- if is_incremental() %}
+-- (the customers of tonight's records only: a hash table of every stored record's customer cost
+-- a second a night at 10 M events)
+left join (select source, record_id, customer_id from {{ ref('record_customers') }}
+           semi join (select source, record_id from typed) using (source, record_id)) rc
+{%- else %}
+left join {{ ref('record_customers') }} rc
+{%- endif %}
+    on rc.source = t.source and rc.record_id = t.record_id
 left join channels c
     on c.source = t.source and c.event_type = t.event_type
     and c.platform is not distinct from t.platform

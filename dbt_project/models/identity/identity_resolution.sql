@@ -1,4 +1,4 @@
-{{ restated_by_node('identity_clusters', vars=['identity_salt'], logs=false) }}
+{{ restated_by_node('identity_clusters', vars=['identity_salt']) }}
 -- Every identifier with the customer it resolves to (clear values: internal to the warehouse,
 -- never published; `identity_map` is the published form).
 --

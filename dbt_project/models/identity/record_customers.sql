@@ -1,5 +1,5 @@
 {{ restated_record_customers(seeds=['identity_id_types']) }}
--- depends_on: {{ ref('identity_id_types') }}, {{ ref('identity_identifiers') }}
+-- depends_on: {{ ref('identity_id_types') }}
 -- The customer of every record that carries at least one linked identifier: the customer of its
 -- strongest identifier (after a limit split, a record's identifiers can point at two customers;
 -- the member id decides). Records absent here belong to the anonymous customer.
@@ -8,38 +8,29 @@
 -- pair makes the 16 M-sighting join and aggregate 2.4x faster at 10 M events.
 -- A night derives again only the records it may have changed (macros/moved_records.sql): those
 -- of the deliveries it loaded and of the mutable sources, and those holding an identifier whose
--- customer changed since the last build. A record whose identifiers all stopped resolving gets a
--- row without a customer, which the restate strategy deletes and does not keep.
-{%- set whole = not is_incremental() or restated_records() == 'true'
+-- customer changed, among the nodes `identity_resolution` derived again since the last build.
+-- Every record is derived again when that log cannot say. A record whose identifiers all stopped
+-- resolving gets a row without a customer, which the restate strategy deletes and does not keep.
+{%- set logged = logged_nodes() %}
+{%- set every_record = not is_incremental() or restated_records() == 'true' or logged is none
     or adapter.get_relation(this.database, this.schema, 'record_customers_identifiers') is none %}
 with
-{%- if not whole %}
-changed_identifiers as (
-    select coalesce(r.id_key, s.id_key) as id_key
-    from {{ ref('identity_resolution') }} r
-    full join {{ record_customers_identifiers() }} s using (id_key)
+{%- if not every_record %}
+-- the logged identifiers whose customer changed: new, gone (now blocked, a hub, or no longer seen)
+-- or moved
+changed_nodes as (
+    select coalesce(r.node_id, s.node_id) as node_id
+    from (select node_id, customer_id from {{ ref('identity_resolution') }} where node_id in ({{ logged }})) r
+    full join (select node_id, customer_id from {{ record_customers_identifiers() }} where node_id in ({{ logged }})) s
+        using (node_id)
     where r.customer_id is distinct from s.customer_id
-),
-
--- the changed identifiers' values: those still resolving, and those that stopped (now blocked or
--- a hub; an identifier no longer seen at all left only restated records)
-changed_values as (
-    select r.id_type, r.id_value
-    from {{ ref('identity_resolution') }} r
-    semi join changed_identifiers c using (id_key)
-    union all
-    select i.id_type, i.id_value
-    from {{ ref('identity_identifiers') }} i
-    where i.status <> 'linked'
-      and {{ sha256("i.id_type || ':' || i.id_value") }} in (select id_key from changed_identifiers)
 ),
 
 restated as (
     select source, record_id from {{ ref('identity_occurrences') }} where {{ restated_records() }}
     union
-    select o.source, o.record_id
-    from {{ ref('identity_occurrences') }} o
-    semi join changed_values c using (id_type, id_value)
+    select source, record_id from {{ ref('identity_occurrences') }}
+    where node_id in (select node_id from changed_nodes)
 ),
 
 sightings as (
@@ -52,10 +43,10 @@ sightings as (
 {%- endif %}
 
 ranked as (
-    select id_type, id_value, customer_id, row_number() over (order by priority, id_value) as strength
+    select node_id, customer_id, row_number() over (order by priority, id_value) as strength
     from {{ ref('identity_resolution') }}
-    {%- if not whole %}
-    semi join (select distinct id_type, id_value from sightings) using (id_type, id_value)
+    {%- if not every_record %}
+    semi join (select distinct node_id from sightings) using (node_id)
     {%- endif %}
 )
 
@@ -65,5 +56,5 @@ select
     max(o.delivery_date) as delivery_date,
     {{ arg_min('r.customer_id', 'r.strength') }} as customer_id
 from sightings o
-{{ 'join' if whole else 'left join' }} ranked r on r.id_type = o.id_type and r.id_value = o.id_value
+{{ 'left join' if is_incremental() else 'join' }} ranked r on r.node_id = o.node_id
 group by o.source, o.record_id

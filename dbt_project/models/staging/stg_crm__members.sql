@@ -1,11 +1,13 @@
 -- The CRM delivers a full snapshot every day: the latest snapshot is the truth, and a member
--- missing from it (erased) is gone. `first_delivered_on` is the first snapshot that carried the
--- member: their registration event's delivery, which a new snapshot of an unchanged member does
--- not change (else every member would look changed every night to what `events` logs).
+-- missing from it (erased) is gone. Only that snapshot is read (its delivery date prunes the
+-- lake's partitions). `first_delivered_on` is the first snapshot that carried the member
+-- (`stg_crm__member_first_deliveries`): their registration event's delivery, which a new snapshot
+-- of an unchanged member does not change (else every member would look changed every night to
+-- what `events` logs).
 with snapshots as (
-    select *, max(delivery_date) over () as latest_delivery,
-        min(delivery_date) over (partition by member_id) as first_delivered_on
+    select *
     from {{ lake('crm_members') }}
+    where delivery_date = (select max(delivery_date) from {{ lake('crm_members') }})
 )
 {% call first_per('member_id', 'updated_at desc nulls last') %}
 select
@@ -26,9 +28,9 @@ select
     consent_sms,
     consent_email,
     consent_wechat,
-    updated_at,
-    delivery_date,
-    first_delivered_on
-from snapshots
-where delivery_date = latest_delivery
+    s.updated_at,
+    s.delivery_date,
+    f.delivery_date as first_delivered_on
+from snapshots s
+left join {{ ref('stg_crm__member_first_deliveries') }} f on f.record_id = s.member_id
 {% endcall %}
