@@ -105,11 +105,17 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
                                 "FROM identity_resolution)").fetchall()
         con.execute("UPDATE identity_identifiers SET occurrences = occurrences + 1000 WHERE node_id = ?", [node])
         con.execute("UPDATE identity_resolution SET source_count = source_count + 1000 WHERE node_id = ?", [node])
+        con.execute("UPDATE record_customers_identifiers SET customer_id = 'kept' WHERE node_id = ?", [node])
         # the customer whose touches ended first: the next nights bring them nothing new
         con.execute("UPDATE customer_touchpoints SET channel = 'marked' WHERE touch_id = (SELECT arg_min(touch_id, "
                     "(touched_at, touch_id)) FROM touchpoints WHERE customer_id = (SELECT arg_min(customer_id, "
                     "(last_touch, customer_id)) FROM (SELECT customer_id, max(touched_at) AS last_touch "
                     "FROM touchpoints GROUP BY 1)))")
+        # the golden record of the non-member seen last the earliest: nothing touches them (their
+        # row is kept), and one of a customer identity resolution no longer knows (it goes)
+        con.execute("UPDATE customers SET identifier_count = identifier_count + 1000 WHERE customer_id = (SELECT "
+                    "arg_min(customer_id, (last_seen_at, customer_id)) FROM customers WHERE NOT is_member)")
+        con.execute("INSERT INTO customers BY NAME SELECT * REPLACE ('c-gone' AS customer_id) FROM customers LIMIT 1")
     assert marked == 1
     # a customer's touch gets its campaign from an ad log delivered after the visit: the customer
     # has no event that night, yet their touches are derived again (their click ids' digest)
@@ -124,10 +130,18 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
     assert query(data_dir, "SELECT version FROM delivery_loads WHERE model = 'events' AND source = 'moved_records'") == \
         query(data_dir, "SELECT max(seq)::varchar FROM moved_records WHERE model = 'record_customers'")
     assert query(data_dir, "SELECT count(*) FROM touchpoints WHERE channel = 'marked'") == [(1,)]
+    assert query(data_dir, "SELECT count(*) FROM customers WHERE identifier_count >= 1000") == [(1,)]
+    # `record_customers` took again the customers of the logged nodes only
+    assert query(data_dir, "SELECT count(*) FROM record_customers_identifiers WHERE customer_id = 'kept'") == [(1,)]
+    assert query(data_dir, "SELECT count(*) FROM record_customers_identifiers") == \
+        query(data_dir, "SELECT count(*) FROM identity_resolution")
+    assert query(data_dir, "SELECT count(*) FROM customers WHERE customer_id = 'c-gone'") == [(0,)]
     # each step of the identity graph read the nodes its parent logged, every build of it since
+    # (and the tables derived from it)
     for model, parent in (("identity_identifiers", "identity_occurrences"), ("identity_edges", "identity_identifiers"),
                           ("identity_components", "identity_edges"), ("identity_clusters", "identity_components"),
-                          ("identity_resolution", "identity_clusters"), ("record_customers", "identity_resolution")):
+                          ("identity_resolution", "identity_clusters"), ("record_customers", "identity_resolution"),
+                          ("customers", "identity_resolution")):
         assert query(data_dir, "SELECT version FROM delivery_loads WHERE model = ? AND source = 'nodes'", model) == \
             query(data_dir, "SELECT max(seq)::varchar FROM restated_nodes WHERE model = ?", parent)
     [(restated, nodes)] = query(data_dir, "SELECT (SELECT count(DISTINCT node_id) FROM restated_nodes WHERE model = "
@@ -146,7 +160,8 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
                   "ON f.member_id = e.record_id WHERE e.source = 'crm'")
     assert registrations > 0 and redelivered == 0
     # the audit sees the hand-made changes, and nothing else
-    assert full_refresh_differences(settings) == (LAST, [Difference("events", 1, 1),
+    assert full_refresh_differences(settings) == (LAST, [Difference("customers", 1, 1),
+                                                        Difference("events", 1, 1),
                                                         Difference("identity_identifiers", 1, 1),
                                                         Difference("identity_resolution", 1, 1),
                                                         Difference("stg_app__events", 1, 1),
@@ -157,7 +172,8 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
                        "identity_edges", "identity_identifiers", "identity_occurrences", "identity_resolution",
                        "record_customers", *BY_DELIVERY, "traits_engagement_day_values", "traits_engagement_days"]]
     # the parts, the funnel and the touches read the customer-days `events` logged: each of its builds since
-    for model in ("customer_touchpoints", "funnel_steps", "traits_engagement_day_values", "traits_engagement_days"):
+    for model in ("customer_touchpoints", "customers", "funnel_steps", "traits_engagement_day_values",
+                  "traits_engagement_days"):
         assert query(data_dir, "SELECT source, version FROM delivery_loads WHERE model = ? AND source = 'customer_days'",
                      model) == query(data_dir, "SELECT 'customer_days', max(seq)::varchar FROM restated_customer_days "
                                                "WHERE model = 'events'")

@@ -1,4 +1,5 @@
 {{ restated_by_customer_and_node(kept_rows='identifier_count is not null') }}
+-- depends_on: {{ ref('events') }}
 -- The golden record: one row per resolved person. Survivorship, per attribute:
 --   demographics (gender, birth date, city) and tier: the CRM when the customer is a member and
 --     the CRM has a value, otherwise the most recent non-null value any source sent
