@@ -12,7 +12,8 @@
     `customer_days`). A table whose rows may depend on all of a customer's rows
     (`customer_touchpoints`) restates the logged customers whole (`restated_by_customer`); one
     restated by a digest of each customer's inputs (`attribution_by_path`) needs no log
-    (`restated_by_customer_digest`). -#}
+    (`restated_by_customer_digest`); `customers` reads this log and the identity graph's
+    (`restated_by_customer_and_node`). -#}
 
 {% macro customer_days_log() -%}
 {{ this.schema }}.restated_customer_days
@@ -118,10 +119,15 @@ select {{ columns }} from {{ arg_dict["temp_relation"] }}
 {% macro restated_by_customer_and_node(kept_rows, seeds=[], vars=[]) -%}
 {{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'restate_customers',
                   'on_schema_change': 'sync_all_columns', 'tags': ['incremental'],
-                  'post_hook': "{{ record_logs_read([(nodes_log(), 'identity_resolution', 'nodes'),
-                                                     (customer_days_log(), 'events', 'customer_days')]) }}",
+                  'post_hook': "{{ record_read_nodes_and_customer_days() }}",
                   'meta': {'nodes_of': 'identity_resolution', 'customer_days_of': 'events',
                            'kept_rows': kept_rows, 'restate': {'seeds': seeds, 'vars': vars}}}) }}
+{%- endmacro %}
+
+{% macro record_read_nodes_and_customer_days() -%}
+{%- set meta = config.get('meta') -%}
+{{ record_logs_read([(nodes_log(), meta['nodes_of'], 'nodes'),
+                     (customer_days_log(), meta['customer_days_of'], 'customer_days')]) }}
 {%- endmacro %}
 
 {#- Incremental strategy of a table restated by customer: delete the derived customers' rows,

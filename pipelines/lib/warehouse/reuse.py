@@ -32,7 +32,7 @@ from pipelines.lib.layout import Layout
 LAKE_SLICE_MACROS = {"lake", "as_of_date", "restated_from", "delivery_versions", "forget_restated_deliveries",
                      "record_loaded_deliveries", "incremental_by_delivery", "first_changed_delivery",
                      "restated_records", "record_restated_loads", "record_read_customer_days", "record_read_nodes",
-                     "record_logs_read", "log_read_row"}
+                     "record_read_nodes_and_customer_days", "record_logs_read", "log_read_row"}
 # Vars that change how a build runs, not what it computes.
 RUN_VARS = {"data_dir", "duckdb_memory_limit", "duckdb_threads", "duckdb_temp_directory"}
 _MENTIONS_NIGHT = re.compile(r"\bas_of_date\b|\bas_of\(")
