@@ -1,5 +1,6 @@
 {#- Change logs: a restated table writes down, at each build, which keys it changed (the
-    customer-days of `events`: macros/customer_days.sql; the records `record_customers` moved to
+    customer-days of `events` and the customers of the tables restated per customer:
+    macros/customer_days.sql; the records `record_customers` moved to
     another customer: macros/moved_records.sql; the identity graph's nodes each step derived again:
     macros/restated_nodes.sql), so that the tables derived from it read those
     keys instead of comparing all of its rows with theirs.
@@ -18,6 +19,7 @@
 {% macro create_change_logs() -%}
 {%- if target.type == 'spark' %}{{ return('') }}{% endif -%}
 {%- set logs = {'restated_customer_days': 'customer_id varchar, business_date date',
+                'restated_customers': 'customer_id varchar',
                 'moved_records': 'source varchar, record_id varchar',
                 'restated_nodes': 'node_id bigint'} -%}
 {%- for name, keys in logs.items() %}

@@ -13,7 +13,8 @@
     (`customer_touchpoints`) restates the logged customers whole (`restated_by_customer`); one
     restated by a digest of each customer's inputs (`attribution_by_path`) needs no log
     (`restated_by_customer_digest`); `customers` reads this log and the identity graph's
-    (`restated_by_customer_and_node`). -#}
+    (`restated_by_customer_and_node`). Each of these per-customer tables logs the customers whose
+    rows it changed (`restated_customers`), for the analyst snapshot. -#}
 
 {% macro customer_days_log() -%}
 {{ this.schema }}.restated_customer_days
@@ -51,15 +52,17 @@
 {#- Consumer: the config of a table derived per customer from `parent` (any of a customer's rows
     may depend on all of their rows of `parent`), restated whole customer by whole customer: the
     model selects the customers to derive again (`logged_customer_days` and whatever else it
-    depends on) and gives each of them at least one row, so that the delete by `customer_id`
-    takes out their old rows. A change of one of `seeds` or `vars` restates everything. Not tagged
-    `incremental`: such bookkeeping rows differ from a full refresh's, so the audit compares the
-    view that publishes the table. -#}
+    depends on) and gives each of them at least one row, so that the strategy takes out their old
+    rows. A change of one of `seeds` or `vars` restates everything. Not tagged `incremental`: such
+    bookkeeping rows differ from a full refresh's, so the audit compares the view that publishes
+    the table. -#}
 {% macro restated_by_customer(parent, seeds=[], vars=[]) -%}
-{{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'delete+insert', 'unique_key': 'customer_id',
+{{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'restate_customers',
                   'on_schema_change': 'sync_all_columns',
+                  'pre_hook': "{{ log_rebuilt_customers() }}",
                   'post_hook': "{{ record_read_customer_days() }}",
-                  'meta': {'customer_days_of': parent, 'restate': {'seeds': seeds, 'vars': vars}}}) }}
+                  'meta': {'customer_days_of': parent, 'kept_rows': 'true',
+                           'restate': {'seeds': seeds, 'vars': vars}}}) }}
 {%- endmacro %}
 
 {#- (The analyst snapshot reads the log by the same rules: `customer_days_since` in
@@ -109,7 +112,8 @@ select {{ columns }} from {{ arg_dict["temp_relation"] }}
     strategy deletes the derived customers' rows and inserts the derived rows but those. -#}
 {% macro restated_by_customer_digest() -%}
 {{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'restate_customers',
-                  'on_schema_change': 'sync_all_columns', 'tags': ['incremental']}) }}
+                  'on_schema_change': 'sync_all_columns', 'tags': ['incremental'],
+                  'pre_hook': "{{ log_rebuilt_customers() }}"}) }}
 {%- endmacro %}
 
 {#- Consumer of two logs: a table of one row per customer (`customers`) derived from the identity
@@ -119,6 +123,7 @@ select {{ columns }} from {{ arg_dict["temp_relation"] }}
 {% macro restated_by_customer_and_node(kept_rows, seeds=[], vars=[]) -%}
 {{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'restate_customers',
                   'on_schema_change': 'sync_all_columns', 'tags': ['incremental'],
+                  'pre_hook': "{{ log_rebuilt_customers() }}",
                   'post_hook': "{{ record_read_nodes_and_customer_days() }}",
                   'meta': {'nodes_of': 'identity_resolution', 'customer_days_of': 'events',
                            'kept_rows': kept_rows, 'restate': {'seeds': seeds, 'vars': vars}}}) }}
@@ -130,13 +135,30 @@ select {{ columns }} from {{ arg_dict["temp_relation"] }}
                      (customer_days_log(), meta['customer_days_of'], 'customer_days')]) }}
 {%- endmacro %}
 
-{#- Incremental strategy of a table restated by customer: delete the derived customers' rows,
-    insert those kept (by default, with a digest). -#}
+{#- A table restated by customer logs the customers whose rows each build changed in
+    `restated_customers` (macros/change_logs.sql), for the analyst snapshot, which copies those
+    again (pipelines/lib/publish/snapshot.py); a build that is not incremental logs everything. -#}
+{% macro log_rebuilt_customers() -%}
+{%- if not is_incremental() -%}{{ append_to_log(this.schema ~ '.restated_customers', ['customer_id']) }}{%- endif -%}
+{%- endmacro %}
+
+{#- Incremental strategy of a table restated by customer: log the derived customers whose rows
+    differ from their stored ones (a sum of row hashes per customer, so that a row set compares
+    whatever its order and duplicates), delete their rows, insert those kept (by default, with a
+    digest). -#}
 {% macro get_incremental_restate_customers_sql(arg_dict) -%}
 {%- set target = arg_dict["target_relation"] -%}
+{%- set derived = arg_dict["temp_relation"] -%}
 {%- set columns = get_quoted_csv(arg_dict["dest_columns"] | map(attribute="name")) -%}
-delete from {{ target }} where customer_id in (select customer_id from {{ arg_dict["temp_relation"] }});
+{%- set kept = (config.get('meta') or {}).get('kept_rows', 'inputs_digest is not null') -%}
+{%- set rows = "select customer_id, sum(hash(" ~ columns ~ ")::hugeint) as h, count(*) as n from " -%}
+{{ append_to_log(this.schema ~ '.restated_customers', ['customer_id'],
+    "select customer_id from (" ~ rows ~ target ~ " where customer_id in (select customer_id from " ~ derived ~ ")
+     group by customer_id) s
+    full join (" ~ rows ~ derived ~ " where " ~ kept ~ " group by customer_id) d using (customer_id)
+    where s.h is distinct from d.h or s.n is distinct from d.n") }}
+delete from {{ target }} where customer_id in (select customer_id from {{ derived }});
 insert into {{ target }} ({{ columns }})
-select {{ columns }} from {{ arg_dict["temp_relation"] }}
-where {{ (config.get('meta') or {}).get('kept_rows', 'inputs_digest is not null') }}
+select {{ columns }} from {{ derived }}
+where {{ kept }}
 {%- endmacro %}

@@ -9,7 +9,7 @@ import gzip
 import json
 import shutil
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -37,15 +37,15 @@ def differences(left: Path, right: Path) -> dict[str, tuple[int, int]]:
     """Tables whose rows differ (rows only left, rows only right), doubles to 9 significant
     digits: parallel float sums differ in their last bits from one build to the next.
     `delivery_loads` records the night each staging table was loaded, and the change logs what
-    each build changed (`restated_customer_days`, `moved_records`, `restated_nodes`): they
-    differ by design."""
+    each build changed (`restated_customer_days`, `restated_customers`, `moved_records`,
+    `restated_nodes`): they differ by design."""
     found = {}
     with duckdb.connect() as con:
         con.execute(f"ATTACH '{left}' AS l (READ_ONLY); ATTACH '{right}' AS r (READ_ONLY)")
         tables = [t for (t,) in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = 'r' "
-            "AND table_name NOT IN ('build_state', 'delivery_loads', 'restated_customer_days', 'moved_records', "
-            "'restated_nodes') "
+            "AND table_name NOT IN ('build_state', 'delivery_loads', 'restated_customer_days', 'restated_customers', "
+            "'moved_records', 'restated_nodes') "
             "ORDER BY 1").fetchall()]
         for table in tables:
             columns = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'r' "
@@ -129,19 +129,23 @@ def snapshot_differences(layout: Layout) -> dict[str, tuple[int, int]]:
     return found
 
 
-def test_a_night_with_new_events_copies_only_their_customer_days_into_the_snapshot(month_copy, monkeypatch):
-    """A night that brings a few late events restates their customer-days in `events`, and the
-    analyst snapshot copies again only those (its log entries since the published file), not
-    every event; a build the log cannot account for makes it copy the table whole."""
+def test_a_night_with_new_events_copies_only_what_changed_into_the_snapshot(month_copy, monkeypatch):
+    """A night that brings a few late events restates their customer-days in `events` and their
+    customers in the tables restated per customer, and the analyst snapshot copies again only
+    those (the log entries since the published file), not every row; a build the log cannot
+    account for makes it copy the table whole."""
     data_dir, settings = month_copy
     monkeypatch.setenv("CDP_DAGSTER_STORAGE", str(data_dir / ".dagster"))
     layout = Layout(data_dir)
-    # the app channel delivers, the next night, 40 events it had missed (new ids, old clocks)
+    # the app channel delivers, the next night, 40 events it had missed (new ids, old clocks: three
+    # hours after events it had sent, so that the app visits are touches and customers are seen later)
     lines = gzip.decompress(sorted(layout.delivery("app", LAST).glob("*.jsonl.gz"))[0].read_bytes()).splitlines()
     late = []
     for line in lines[:40]:
         event = json.loads(line)
         event["messageId"] = str(uuid.uuid5(uuid.NAMESPACE_OID, event["messageId"]))
+        event["timestamp"] = (datetime.fromisoformat(event["timestamp"]) + timedelta(hours=3)).isoformat(
+            timespec="milliseconds")
         late.append(json.dumps(event).encode())
     layout.delivery("app", QUIET).mkdir(parents=True)
     (layout.delivery("app", QUIET) / f"events-{QUIET}-part-0001.jsonl.gz").write_bytes(gzip.compress(b"\n".join(late) + b"\n"))
@@ -149,6 +153,7 @@ def test_a_night_with_new_events_copies_only_their_customer_days_into_the_snapsh
 
     digests = "SELECT DISTINCT customer_id, inputs_digest FROM attribution_by_path"
     credited_before = set(query(data_dir, digests))
+    logged_before = dict(query(data_dir, "SELECT model, max(seq) FROM restated_customers GROUP BY model"))
     [night] = run_nights([QUIET], settings)
     assert night.success, night.explain()
     # the path credits were derived again for the customers whose digest changed, not for all
@@ -167,22 +172,45 @@ def test_a_night_with_new_events_copies_only_their_customer_days_into_the_snapsh
             "WHERE record_id IN (SELECT unnest(?::VARCHAR[]))) FROM _snapshot", [late_ids]).fetchall()
     assert carried == []          # new data: every table was built again
     assert json.loads(copied) == {"events": changed} and json.loads(read) == {"events": seq}
+    # the tables restated per customer logged the customers whose rows changed (the path credits:
+    # exactly those whose digest changed), and the snapshot copied those again
+    logged = {model: {c for (c,) in query(data_dir, "SELECT customer_id FROM restated_customers WHERE model = ? "
+                                                    "AND seq > ?", model, logged_before[model])}
+              for model in ("customers", "customer_touchpoints", "attribution_by_path")}
+    assert logged["attribution_by_path"] == rederived
+    customers_seq = dict(query(data_dir, "SELECT model, max(seq) FROM restated_customers GROUP BY model"))
+    [(everyone,)] = query(data_dir, "SELECT count(*) FROM customers")
+    assert 0 < len(logged["customers"]) < everyone / 2 and 0 < len(logged["customer_touchpoints"]) < everyone / 2, \
+        {m: len(c) for m, c in logged.items()}
     with duckdb.connect(str(snapshot_path(layout)), read_only=True) as con:
-        [(copied_customers,)] = con.execute("SELECT copied_customers FROM _snapshot").fetchall()
-    assert json.loads(copied_customers) == {"attribution_by_path": len(rederived)}
+        [(copied_customers, customers_read)] = con.execute("SELECT copied_customers, customers_read FROM _snapshot") \
+            .fetchall()
+    tables = {"customers": "customers", "touchpoints": "customer_touchpoints",
+              "attribution_by_path": "attribution_by_path"}
+    assert json.loads(copied_customers) == {t: len(logged[m]) for t, m in tables.items()}
+    assert json.loads(customers_read) == {t: customers_seq[m] for t, m in tables.items()}
     assert found == query(data_dir, "SELECT count(*) FROM events WHERE record_id IN (SELECT unnest(?::VARCHAR[]))",
                           late_ids)[0][0] > 0
     assert snapshot_differences(layout) == {}
 
-    # a build that rewrote `events` whole (a full refresh logs "everything"): copied whole
+    # builds that rewrote `events` and `customer_touchpoints` whole (a full refresh logs
+    # "everything"), and one that restated some customers of `customers`: the first two copied
+    # whole, those customers copied again (the row changed behind the log's back shows it)
+    moved = sorted(logged["customers"])[0]
     with duckdb.connect(str(layout.warehouse)) as con:
         con.execute("INSERT INTO restated_customer_days VALUES ('events', ?, NULL, NULL)", [seq + 1])
-        con.execute("UPDATE table_builds SET build = 'rewritten' WHERE table_name = 'events'")
+        con.execute("INSERT INTO restated_customers VALUES ('customer_touchpoints', ?, NULL)",
+                    [customers_seq["customer_touchpoints"] + 1])
+        con.execute("INSERT INTO restated_customers VALUES ('customers', ?, ?)", [customers_seq["customers"] + 1, moved])
+        con.execute("UPDATE customers SET city = 'Lhasa' WHERE customer_id = ?", [moved])
+        con.execute("UPDATE table_builds SET build = 'rewritten' "
+                    "WHERE table_name IN ('events', 'customer_touchpoints', 'customers')")
         con.execute("INSERT INTO build_log SELECT max(seq) + 1, 'rewritten', ? FROM build_log", [QUIET])
     publish_snapshot(layout, QUIET, "test")
     with duckdb.connect(str(snapshot_path(layout)), read_only=True) as con:
-        assert con.execute("SELECT copied_customer_days, customer_days_read FROM _snapshot").fetchone() == \
-            ("{}", json.dumps({"events": seq + 1}))
+        assert con.execute("SELECT copied_customer_days, customer_days_read, copied_customers FROM _snapshot") \
+            .fetchone() == ("{}", json.dumps({"events": seq + 1}), json.dumps({"customers": 1}))
+        assert con.execute("SELECT city FROM customers WHERE customer_id = ?", [moved]).fetchone() == ("Lhasa",)
     assert snapshot_differences(layout) == {}
 
 

@@ -29,10 +29,10 @@ HISTORY = {
     "identity_assignments": ("customer_id",),
     "customer_touchpoints": ("customer_id",),   # kept per customer: an erased one's row without a touch
 }
-# Bookkeeping that names customers but whose rows must stay: the erased id is overwritten. The log
-# of changed customer-days (macros/customer_days.sql) numbers each build; deleting a build's
-# rows could hand its number to the next build, which readers would then skip.
-PSEUDONYMISED = {"restated_customer_days": "customer_id"}
+# Bookkeeping that names customers but whose rows must stay: the erased id is overwritten. The logs
+# of changed customer-days and customers (macros/customer_days.sql) number each build; deleting a
+# build's rows could hand its number to the next build, which readers would then skip.
+PSEUDONYMISED = {"restated_customer_days": "customer_id", "restated_customers": "customer_id"}
 # Change logs that name records (macros/moved_records.sql), whose ids can be a person's (a CRM
 # record is its member id): on a night with erasures their entries go, and one "everything" entry
 # per model takes the next number, so that their readers derive everything once. Log -> its first

@@ -13,11 +13,11 @@ the published file recorded for it is carried over as it is (a quiet night keeps
 `customers`, `orders`...). A history table (one row set per night: `customer_traits`, the
 audience ledgers) copies again only the nights built since the published file's build
 (`nights_built_since`) and drops those the warehouse forgot; copying a year of traits every
-night would cost a year of rows. `events` (restated by record) copies again only the customer-days
-its builds since the published file logged as changed (`restated_customer_days`), unless a
-build since rewrote it whole: copying every event for a night's new ones would cost the history.
-`attribution_by_path` (restated per customer) copies again only the customers whose inputs'
-digest differs from the published rows' (`_copy_changed_customers`).
+night would cost a year of rows. A table whose builds log the keys they change copies again only the
+keys logged since the published file (`LOGGED`), unless a build since rewrote it whole: `events`
+(restated by record) its customer-days (`restated_customer_days`), the tables restated per
+customer (`customers`, `touchpoints` through `customer_touchpoints`, `attribution_by_path`) their
+customers (`restated_customers`); copying every row for a night's changes would cost the history.
 A warehouse view is copied as a table, and carried while its
 build id and those of everything it reads are the published ones (`_view_builds`). `attribution`
 is a view over its two parts in both files: a quiet night copies only `attribution_markov`.
@@ -37,7 +37,8 @@ import duckdb
 
 from pipelines.lib.layout import Layout
 from pipelines.lib.publish.gates import admit
-from pipelines.lib.warehouse.reuse import customer_days_logged, customer_days_since, nights_built_since, table_builds
+from pipelines.lib.warehouse.reuse import (CUSTOMER_DAYS_LOG, CUSTOMERS_LOG, LOG_KEYS, last_logged, logged_since,
+                                           nights_built_since, table_builds)
 
 STORAGE_VERSION = "v1.2.0"
 # The contract's tables first, then the marts analysts asked for.
@@ -51,11 +52,15 @@ TABLES = ("customers", "identity_map", "events", "orders", "customer_traits", "a
 # Tables the snapshot holds as a view over parts it copies, as the warehouse builds them
 # (models/attribution/attribution.sql): the parts change on different nights.
 UNIONS = {"attribution": ("attribution_by_path", "attribution_markov")}
-# Tables whose builds log the customer-days they change (dbt_project/macros/customer_days.sql).
-BY_CUSTOMER_DAY = ("events",)
-# Tables restated per customer whose rows carry the digest of their customer's inputs
-# (`restated_by_customer_digest`, same file): customers whose digest differs are copied again.
-BY_CUSTOMER_DIGEST = ("attribution_by_path",)
+# Tables whose builds log the keys they change (dbt_project/macros/customer_days.sql): table ->
+# (the log, the model whose entries say; a view's: the table it publishes).
+LOGGED = {"events": (CUSTOMER_DAYS_LOG, "events"),
+          "customers": (CUSTOMERS_LOG, "customers"),
+          "touchpoints": (CUSTOMERS_LOG, "customer_touchpoints"),
+          "attribution_by_path": (CUSTOMERS_LOG, "attribution_by_path")}
+# What `_snapshot` calls each log's keys: `copied_<name>` counts those copied per table, `<name>_read`
+# holds the log's last entry each table reflects.
+KEYS_NAMED = {CUSTOMER_DAYS_LOG: "customer_days", CUSTOMERS_LOG: "customers"}
 
 
 def snapshot_path(layout: Layout) -> Path:
@@ -109,7 +114,7 @@ def publish_snapshot(layout: Layout, night: date, run_id: str) -> dict[str, int]
         leftover.unlink(missing_ok=True)
     nodes = _manifest_nodes(layout.warehouse.parent / "dbt")
     docs, history = _descriptions(nodes), _history_tables(nodes)
-    published, published_days = _published_state(target)
+    published, published_read = _published_state(target)
     rows: dict[str, int] = {}
     try:
         with duckdb.connect() as con:
@@ -127,33 +132,29 @@ def publish_snapshot(layout: Layout, night: date, run_id: str) -> dict[str, int]
             by_night = {t: nights for t in TABLES if t in base and t in history and t not in carried
                         and builds.get(t) and published.get(t)
                         and (nights := nights_built_since(con, "w", published[t])) is not None}
-            # only along the build chain (an erasure breaks it: the rows it removed are in no log)
-            by_days = {t: days for t in BY_CUSTOMER_DAY if t in base and t not in carried
-                       and builds.get(t) and published.get(t) and t in published_days
-                       and nights_built_since(con, "w", published[t]) is not None
-                       and (days := customer_days_since(con, "w", t, published_days[t])) is not None}
-            by_digest = {t for t in BY_CUSTOMER_DIGEST if t in base and t not in carried
-                         and builds.get(t) and published.get(t)
-                         and nights_built_since(con, "w", published[t]) is not None}
+            # only when the published file was written along the warehouse's current build chain
+            # (an erasure breaks it: the rows it removed are in no log): a build it recorded is in it
+            chained = any(nights_built_since(con, "w", build) is not None for build in set(published.values()))
+            by_keys = {t: keys for t, (log, model) in LOGGED.items() if chained and t in present and t not in carried
+                       and builds.get(t) and t in published_read
+                       and (keys := logged_since(con, "w", log, model, published_read[t])) is not None}
             # Only then start from the published file: a dropped table's blocks keep its old bytes
             # until reused, and after an erasure (which empties `build_state` and starts a new
             # build chain) nothing is carried, so the file is written from scratch without the person.
-            if carried or by_night or by_days or by_digest:
+            if carried or by_night or by_keys:
                 shutil.copyfile(target, scratch)
             con.execute(f"ATTACH '{scratch}' AS s (STORAGE_VERSION '{STORAGE_VERSION}')")
             held = {r[0] for r in con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE database_name = 's'").fetchall()}
             carried &= held
             by_night = {t: nights for t, nights in by_night.items() if t in held and _same_columns(con, t)}
-            by_days = {t: days for t, days in by_days.items() if t in held and _same_columns(con, t)}
-            by_digest = {t for t in by_digest if t in held and _same_columns(con, t)}
+            by_keys = {t: keys for t, keys in by_keys.items() if t in held and _same_columns(con, t)}
             for view in {r[0] for r in con.execute(
                     "SELECT view_name FROM duckdb_views() WHERE database_name = 's'").fetchall()}:
                 con.execute(f'DROP VIEW s."{view}"')
-            for table in held - carried - set(by_night) - set(by_days) - by_digest:
+            for table in held - carried - set(by_night) - set(by_keys):
                 con.execute(f'DROP TABLE s."{table}"')
-            copied_days: dict[str, int] = {}
-            copied_customers: dict[str, int] = {}
+            copied: dict[str, int] = {}
             for table in TABLES:
                 if table not in present:
                     continue
@@ -164,29 +165,26 @@ def publish_snapshot(layout: Layout, night: date, run_id: str) -> dict[str, int]
                     if table in by_night and not _copy_nights(con, table, by_night[table]):
                         del by_night[table]
                         con.execute(f'DROP TABLE s."{table}"')
-                    if table in by_days and (copied := _copy_customer_days(con, table, by_days[table])) is not None:
-                        copied_days[table] = copied
-                    elif table in by_days:
+                    if table in by_keys and (keys := _copy_logged_keys(con, table, by_keys[table])) is not None:
+                        copied[table] = keys
+                    elif table in by_keys:
                         con.execute(f'DROP TABLE s."{table}"')
-                    if table in by_digest and (copied := _copy_changed_customers(con, table)) is not None:
-                        copied_customers[table] = copied
-                    elif table in by_digest:
-                        con.execute(f'DROP TABLE s."{table}"')
-                    if table not in by_night and table not in copied_days and table not in copied_customers:
+                    if table not in by_night and table not in copied:
                         con.execute(f'CREATE TABLE s."{table}" AS SELECT * FROM w."{table}"')
                     _describe(con, table, docs.get(table, ("", {})))
                 [(rows[table],)] = con.execute(f'SELECT count(*) FROM s."{table}"').fetchall()
+            by_log = {name: {"copied": {t: n for t, n in copied.items() if LOGGED[t][0] == log},
+                             "read": {t: seq for t, (of, model) in LOGGED.items() if of == log and t in rows
+                                      and (seq := last_logged(con, "w", log, model)) is not None}}
+                      for log, name in KEYS_NAMED.items()}
             con.execute("CREATE TABLE s._snapshot AS SELECT ?::DATE AS as_of_date, ? AS run_id, "
                         "?::JSON AS table_rows, ?::JSON AS table_builds, ?::VARCHAR[] AS carried_over, "
-                        "?::JSON AS copied_nights, ?::JSON AS copied_customer_days, ?::JSON AS customer_days_read, "
-                        "?::JSON AS copied_customers",
+                        "?::JSON AS copied_nights, " + ", ".join(
+                            f"?::JSON AS copied_{name}, ?::JSON AS {name}_read" for name in by_log),
                         [night, run_id, json.dumps(rows),
                          json.dumps({t: builds[t] for t in rows if t in builds}), sorted(carried),
                          json.dumps({t: [str(n) for n in nights] for t, nights in sorted(by_night.items())}),
-                         json.dumps(copied_days),
-                         json.dumps({t: seq for t in BY_CUSTOMER_DAY if t in rows
-                                     and (seq := customer_days_logged(con, "w", t)) is not None}),
-                         json.dumps(copied_customers)])
+                         *[json.dumps(kept[part]) for kept in by_log.values() for part in ("copied", "read")]])
             con.execute("DETACH s")
         with open(scratch, "rb+") as f:
             os.fsync(f.fileno())
@@ -218,22 +216,13 @@ def _copy_nights(con: duckdb.DuckDBPyConnection, table: str, nights: list) -> bo
     return _same_counts(con, table, "as_of_date")
 
 
-def _copy_customer_days(con: duckdb.DuckDBPyConnection, table: str, days: str) -> int | None:
-    """Bring a table restated by record up to date from the customer-days its builds logged
-    (`days`, a query): those customer-days copied again. The number of customer-days, or None
-    (copy it whole) when the rows per business day then differ from the warehouse's."""
-    return _copy_again(con, table, days, "customer_id, business_date", by="business_date")
-
-
-def _copy_changed_customers(con: duckdb.DuckDBPyConnection, table: str) -> int | None:
-    """Bring a table restated per customer up to date: the customers whose inputs' digest differs
-    between the published table and the warehouse's, or who are in only one of them, copied
-    again. The number of customers, or None (copy it whole) when the rows per customer then
-    differ from the warehouse's."""
-    digests = f'SELECT DISTINCT customer_id, inputs_digest FROM {{}}."{table}"'
-    changed = (f"({digests.format('s')} EXCEPT {digests.format('w')}) "
-               f"UNION ALL ({digests.format('w')} EXCEPT {digests.format('s')})")
-    return _copy_again(con, table, changed, "customer_id", by="customer_id")
+def _copy_logged_keys(con: duckdb.DuckDBPyConnection, table: str, keys: str) -> int | None:
+    """Bring a table whose builds log the keys they change up to date from the keys logged since
+    the published file (`keys`, a query): those copied again. The number of keys, or None (copy it
+    whole) when the rows per business day (customer-days) or per customer then differ from the
+    warehouse's."""
+    columns = LOG_KEYS[LOGGED[table][0]]
+    return _copy_again(con, table, keys, ", ".join(columns), by=columns[-1])
 
 
 def _copy_again(con: duckdb.DuckDBPyConnection, table: str, keys: str, columns: str, by: str) -> int | None:
@@ -299,9 +288,9 @@ def _describe(con: duckdb.DuckDBPyConnection, table: str, doc: tuple[str, dict[s
 
 
 def _published_state(path: Path) -> tuple[dict[str, str], dict[str, int]]:
-    """The build id of each table the published file holds, and the last customer-days log entry
-    its tables restated by record reflect, as it recorded them; empty when there is no file to
-    start from (none, unreadable, another storage version, or from before build ids)."""
+    """The build id of each table the published file holds, and the last log entry each table whose
+    builds log their keys reflects, as it recorded them; empty when there is no file to start from
+    (none, unreadable, another storage version, or from before build ids)."""
     if not path.exists():
         return {}, {}
     try:
@@ -312,8 +301,8 @@ def _published_state(path: Path) -> tuple[dict[str, str], dict[str, int]]:
                                                  "WHERE table_name = '_snapshot'").fetchall()}
             if not (version or "").startswith(STORAGE_VERSION) or "table_builds" not in columns:
                 return {}, {}
-            [(builds, read)] = con.execute("SELECT table_builds, " + (
-                "customer_days_read" if "customer_days_read" in columns else "NULL") + " FROM _snapshot").fetchall()
+            reads = [f"{name}_read" for name in KEYS_NAMED.values() if f"{name}_read" in columns]
+            [(builds, *read)] = con.execute(f"SELECT {', '.join(['table_builds', *reads])} FROM _snapshot").fetchall()
     except duckdb.Error:
         return {}, {}
-    return (json.loads(builds) if builds else {}), (json.loads(read) if read else {})
+    return (json.loads(builds) if builds else {}), {t: seq for each in read if each for t, seq in json.loads(each).items()}

@@ -187,33 +187,37 @@ def nights_built_since(con: duckdb.DuckDBPyConnection, database: str, build: str
                                               f'WHERE seq > ? ORDER BY night', [found[0][0]]).fetchall()]
 
 
-CUSTOMER_DAYS_LOG = "restated_customer_days"    # dbt_project/macros/customer_days.sql
+# Change logs of the keys each build changed (dbt_project/macros/change_logs.sql), which the
+# analyst snapshot reads: log -> its keys.
+CUSTOMER_DAYS_LOG = "restated_customer_days"    # `events` (macros/customer_days.sql)
+CUSTOMERS_LOG = "restated_customers"            # the tables restated per customer (same file)
+LOG_KEYS = {CUSTOMER_DAYS_LOG: ("customer_id", "business_date"), CUSTOMERS_LOG: ("customer_id",)}
 
 
-def customer_days_logged(con: duckdb.DuckDBPyConnection, database: str, model: str) -> int | None:
-    """The last sequence number `model`'s builds logged in the attached warehouse's customer-days
-    log; None when the warehouse keeps no log (Spark, or a file from before it)."""
+def last_logged(con: duckdb.DuckDBPyConnection, database: str, log: str, model: str) -> int | None:
+    """The last sequence number `model`'s builds wrote in the attached warehouse's `log`; None
+    when the warehouse keeps no such log (Spark, or a file from before it)."""
     if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND table_name = ?",
-                       [database, CUSTOMER_DAYS_LOG]).fetchone()[0]:
+                       [database, log]).fetchone()[0]:
         return None
-    return con.execute(f'SELECT coalesce(max(seq), 0) FROM "{database}".{CUSTOMER_DAYS_LOG} WHERE model = ?',
-                       [model]).fetchone()[0]
+    return con.execute(f'SELECT coalesce(max(seq), 0) FROM "{database}".{log} WHERE model = ?', [model]).fetchone()[0]
 
 
-def customer_days_since(con: duckdb.DuckDBPyConnection, database: str, model: str, seq: int) -> str | None:
-    """A query for the customer-days `model`'s builds after sequence `seq` changed, read as the
-    dbt consumers read it (macro `restated_customer_days`); None when the log cannot say: a build
-    since rewrote the whole table, entries after `seq` were pruned, or the log restarted."""
-    last = customer_days_logged(con, database, model)
+def logged_since(con: duckdb.DuckDBPyConnection, database: str, log: str, model: str, seq: int) -> str | None:
+    """A query for the keys `model`'s builds after sequence `seq` changed, read as the dbt readers
+    read a log (macro `logged_since`); None when the log cannot say: a build since rewrote the
+    whole table, entries after `seq` were pruned, or the log restarted."""
+    last = last_logged(con, database, log, model)
     if last is None:
         return None
-    log = f'"{database}".{CUSTOMER_DAYS_LOG}'
+    keys = LOG_KEYS[log]
+    table = f'"{database}".{log}'
     everything, first = con.execute(
-        f"SELECT count(*) FILTER (WHERE customer_id IS NULL), coalesce(min(seq), 0) FROM {log} "
+        f"SELECT count(*) FILTER (WHERE {keys[0]} IS NULL), coalesce(min(seq), 0) FROM {table} "
         f"WHERE model = ? AND seq > ?", [model, seq]).fetchone()
     if everything or (first and first > seq + 1) or last < seq:
         return None
-    return f"SELECT customer_id, business_date FROM {log} WHERE model = '{model}' AND seq > {int(seq)}"
+    return f"SELECT {', '.join(keys)} FROM {table} WHERE model = '{model}' AND seq > {int(seq)}"
 
 
 def night_independent_models(manifest: dict) -> list[str]:
