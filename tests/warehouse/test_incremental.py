@@ -116,6 +116,17 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
         con.execute("UPDATE customers SET identifier_count = identifier_count + 1000 WHERE customer_id = (SELECT "
                     "arg_min(customer_id, (last_seen_at, customer_id)) FROM customers WHERE NOT is_member)")
         con.execute("INSERT INTO customers BY NAME SELECT * REPLACE ('c-gone' AS customer_id) FROM customers LIMIT 1")
+        # the first touch of a member the app sees again in the next nights, without click ids, whose
+        # touches began weeks before: the next nights derive their touches again from a cut, so it
+        # keeps its mark (its count of events, which the attribution does not read)
+        cut_customer, cut_touch = con.execute(
+            "SELECT arg_min((t.customer_id, t.touch_id), (t.touched_at, t.touch_id)) FROM touchpoints t "
+            "JOIN identity_map m USING (customer_id) WHERE m.id_type = 'member_id' AND m.id_value IN (SELECT user_id "
+            "FROM read_parquet(?, hive_partitioning = true) WHERE delivery_date > ?) AND t.customer_id NOT IN "
+            "(SELECT customer_id FROM events WHERE click_id IS NOT NULL) AND t.touched_at < ?",
+            [f"{Layout(data_dir).lake}/app/events/*/*.parquet", LAST - timedelta(days=3),
+             LAST - timedelta(days=10)]).fetchone()[0]
+        con.execute("UPDATE customer_touchpoints SET events = events + 1000 WHERE touch_id = ?", [cut_touch])
     assert marked == 1
     # a customer's touch gets its campaign from an ad log delivered after the visit: the customer
     # has no event that night, yet their touches are derived again (their click ids' digest)
@@ -130,6 +141,10 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
     assert query(data_dir, "SELECT version FROM delivery_loads WHERE model = 'events' AND source = 'moved_records'") == \
         query(data_dir, "SELECT max(seq)::varchar FROM moved_records WHERE model = 'record_customers'")
     assert query(data_dir, "SELECT count(*) FROM touchpoints WHERE channel = 'marked'") == [(1,)]
+    assert query(data_dir, "SELECT events >= 1000 FROM touchpoints WHERE touch_id = ?", cut_touch) == [(True,)]
+    # (their events were logged, and they have touches of those nights)
+    assert query(data_dir, "SELECT count(*) > 0 FROM touchpoints WHERE customer_id = ? AND business_date > ?",
+                 cut_customer, LAST - timedelta(days=3)) == [(True,)]
     assert query(data_dir, "SELECT count(*) FROM customers WHERE identifier_count >= 1000") == [(1,)]
     # `record_customers` took again the customers of the logged nodes only
     assert query(data_dir, "SELECT count(*) FROM record_customers_identifiers WHERE customer_id = 'kept'") == [(1,)]
@@ -165,7 +180,7 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
                                                         Difference("identity_identifiers", 1, 1),
                                                         Difference("identity_resolution", 1, 1),
                                                         Difference("stg_app__events", 1, 1),
-                                                        Difference("touchpoints", 1, 1),
+                                                        Difference("touchpoints", 2, 2),
                                                         Difference("traits_engagement_days", 1, 1)])
     assert query(data_dir, "SELECT DISTINCT model FROM delivery_loads ORDER BY 1") == [
         (m,) for m in ["customer_touchpoints", "customers", "events", "funnel_steps", "identity_clusters", "identity_components",

@@ -9,6 +9,15 @@
 -- of those per customer (`clicks_digest`) finds them without reading every event's inputs. A
 -- restated customer left without a touch keeps one row without a touch (touch_id null), which
 -- holds their digest or stands for the deletion of their touches.
+-- A logged customer whose digest did not change is derived again from a cut (`cut_at`), not
+-- from their first event: every event that changed lies on a logged day, a day before the first
+-- one at the earliest (business days are local), or folds at its click id's first sighting,
+-- which the digest says did not move; the events before the cut are the stored ones. So their
+-- direct visits are derived again from the cut (the gap read from before it), and their campaign
+-- touches per touch key from the last stored touch that began before it (its first event's
+-- place, `first_fold_at`), which a later event may still join; the touches before are kept as
+-- stored. At 10 M events a 1% night derived 2.28 M candidate events of 31.5 k customers whole;
+-- nine in ten of them had no new click and are derived from a cut.
 --
 -- Which events are touches, and click or view, comes from the seed `touch_modes`. A touch is
 -- usually several events: every page of a visit from an ad carries the ad's tags, an
@@ -63,7 +72,7 @@ ad_clicks as (
 {%- set known = "e.customer_id <> 'anonymous'" %}
 
 click_events as (
-    select e.customer_id, e.event_id, e.click_id, e.occurred_at,
+    select e.customer_id, e.business_date, e.event_id, e.click_id, e.occurred_at,
         coalesce(e.campaign_id, a.campaign_id) as campaign_id,
         coalesce(e.creative_id, a.creative_id) as creative_id
     {{ candidate_events }}
@@ -89,28 +98,86 @@ click_digests as (
 ),
 
 -- The customers derived tonight: all on a first build or when the log cannot say (then also those
--- stored, whose touches may all be gone); else the logged ones and those whose digest changed.
+-- stored, whose touches may all be gone); else those whose digest changed, whole, and the other
+-- logged ones from their cut: the day before their first logged day, or the first sighting of a
+-- click id on a logged day when earlier.
 {%- set logged = logged_customer_days() %}
-restated_customers as (
-{%- if is_incremental() and logged is not none %}
-    select customer_id from ({{ logged }}) where customer_id <> 'anonymous'
-    union
-    select coalesce(d.customer_id, s.customer_id)
+{%- set from_cuts = is_incremental() and logged is not none %}
+{%- if from_cuts %}
+logged_days as (
+    {{ logged }}
+),
+
+digest_changed as (
+    select coalesce(d.customer_id, s.customer_id) as customer_id
     from click_digests d
     full join (select customer_id, any_value(clicks_digest) as clicks_digest from {{ this }} group by customer_id) s
         using (customer_id)
     where d.clicks_digest is distinct from s.clicks_digest
+),
+
+logged_click_folds as (
+    select c.customer_id, min(f.first_at) as first_fold
+    from click_events c
+    join click_firsts f using (click_id)
+    semi join logged_days l on l.customer_id = c.customer_id and l.business_date = c.business_date
+    group by c.customer_id
+),
+{%- endif %}
+
+restated_customers as (
+{%- if from_cuts %}
+    select customer_id, cast(null as timestamp) as cut_at from digest_changed
+    union all
+    select l.customer_id, least(cast(l.first_day - 1 as timestamp), f.first_fold) as cut_at
+    from (select customer_id, min(business_date) as first_day from logged_days
+          where customer_id <> 'anonymous' group by customer_id) l
+    left join logged_click_folds f using (customer_id)
+    anti join digest_changed d using (customer_id)
 {%- else %}
-    select distinct e.customer_id {{ candidate_events }} where {{ known }}
+    select distinct e.customer_id, cast(null as timestamp) as cut_at {{ candidate_events }} where {{ known }}
     {%- if is_incremental() %}
     union
-    select customer_id from {{ this }}
+    select customer_id, cast(null as timestamp) from {{ this }}
     {%- endif %}
 {%- endif %}
 ),
 
+{%- if from_cuts %}
+-- The stored touches of the customers derived from a cut; per touch key, where its touches are
+-- derived again: the first fold of its last touch that began before the cut (else the cut).
+stored_touches as (
+    select s.*, r.cut_at
+    from {{ this }} s
+    join restated_customers r using (customer_id)
+    where r.cut_at is not null and s.touch_id is not null
+),
+
+key_cuts as (
+    select customer_id, touch_key, coalesce(max(first_fold_at) filter (where first_fold_at < cut_at), min(cut_at))
+        as key_cut_at
+    from stored_touches
+    where not is_direct
+    group by customer_id, touch_key
+),
+
+kept_touches as (
+    select s.*
+    from stored_touches s
+    left join key_cuts k using (customer_id, touch_key)
+    where case when s.is_direct then s.touched_at < s.cut_at else s.first_fold_at < k.key_cut_at end
+),
+{%- endif %}
+
+-- ... and from when their candidate events are read: the cut, less the gap before it (a direct
+-- visit's previous event), or the earliest key's cut
 restated as (
-    select r.customer_id, d.clicks_digest
+    select r.customer_id, d.clicks_digest, r.cut_at,
+    {%- if from_cuts %}
+        least(r.cut_at - {{ gap }}, (select min(k.key_cut_at) from key_cuts k where k.customer_id = r.customer_id))
+    {%- else %}
+        cast(null as timestamp)
+    {%- endif %} as read_from
     from restated_customers r
     left join click_digests d using (customer_id)
 ),
@@ -137,12 +204,17 @@ candidates as (
         concat_ws('|', e.channel, coalesce(e.campaign_id, a.campaign_id, ''),
                   coalesce(e.article_id, e.room_id, e.guide_id, '')) as touch_key,
         coalesce(f.first_at, e.occurred_at) as fold_at
+        {%- if is_incremental() %},
+        t.cut_at
+        {%- else %},
+        cast(null as timestamp) as cut_at
+        {%- endif %}
     {{ candidate_events }}
     left join click_firsts f on f.click_id = e.click_id
-    where {{ known }}
     {%- if is_incremental() %}
-        and e.customer_id in (select customer_id from restated)
+    join restated t on t.customer_id = e.customer_id and (t.read_from is null or e.occurred_at >= t.read_from)
     {%- endif %}
+    where {{ known }}
 ),
 
 -- Campaign touches: a new touch when the same key was quiet for the session gap.
@@ -160,11 +232,16 @@ ordered as (
 
 campaign_events as (
     select
-        *,
-        coalesce(fold_at - lag(fold_at) over same_key > {{ gap }}, true) as starts_touch
-    from ordered
-    where not is_direct
-    window same_key as (partition by customer_id, touch_key order by fold_at, occurred_at, event_id)
+        o.*,
+        coalesce(o.fold_at - lag(o.fold_at) over same_key > {{ gap }}, true) as starts_touch
+    from ordered o
+    {%- if from_cuts %}
+    left join key_cuts k using (customer_id, touch_key)
+    where not o.is_direct and (o.cut_at is null or o.fold_at >= coalesce(k.key_cut_at, o.cut_at))
+    {%- else %}
+    where not o.is_direct
+    {%- endif %}
+    window same_key as (partition by o.customer_id, o.touch_key order by o.fold_at, o.occurred_at, o.event_id)
 ),
 
 campaign_touches as (
@@ -192,7 +269,9 @@ campaign_grouped as (
         {{ arg_min('click_id', 'ord') }} filter (where click_id is not null) as click_id,
         case when bool_or(touch_mode = 'click') then 'click' else 'view' end as touch_mode,
         false as is_direct,
-        count(*) as events
+        count(*) as events,
+        touch_key,
+        min(fold_at) as first_fold_at
     from campaign_touches
     group by customer_id, touch_key, touch_number
 ),
@@ -201,26 +280,37 @@ campaign_grouped as (
 direct_visits as (
     select *
     from ordered
-    where is_direct and coalesce(since_previous > {{ gap }}, true)
+    where is_direct and coalesce(since_previous > {{ gap }}, true) and (cut_at is null or occurred_at >= cut_at)
 ),
 
+-- (`touch_key` and `first_fold_at`: where a campaign touch stands among its key's, for a cut)
 touches as (
     select
         touch_id, customer_id, touched_at, business_date, channel, touchpoint, campaign_id, creative_id,
-        article_id, room_id, guide_id, store_id, click_id, touch_mode, is_direct, events
+        article_id, room_id, guide_id, store_id, click_id, touch_mode, is_direct, events, touch_key, first_fold_at
     from campaign_grouped
     union all
     select
         event_id, customer_id, occurred_at, business_date, channel, touchpoint, campaign_id, creative_id,
-        article_id, room_id, guide_id, store_id, click_id, touch_mode, is_direct, 1
+        article_id, room_id, guide_id, store_id, click_id, touch_mode, is_direct, 1, null, null
     from direct_visits
+    {%- if from_cuts %}
+    union all
+    select
+        touch_id, customer_id, touched_at, business_date, channel, touchpoint, campaign_id, creative_id,
+        article_id, room_id, guide_id, store_id, click_id, touch_mode, is_direct, events, touch_key, first_fold_at
+    from kept_touches
+    {%- endif %}
 )
 
-select t.*, r.clicks_digest
+select
+    t.touch_id, t.customer_id, t.touched_at, t.business_date, t.channel, t.touchpoint, t.campaign_id, t.creative_id,
+    t.article_id, t.room_id, t.guide_id, t.store_id, t.click_id, t.touch_mode, t.is_direct, t.events,
+    r.clicks_digest, t.touch_key, t.first_fold_at
 from touches t join restated r using (customer_id)
 union all
 select null, r.customer_id, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-    r.clicks_digest
+    r.clicks_digest, null, null
 from restated r anti join touches t using (customer_id)
 {%- if is_incremental() %}
 -- (a row is needed to keep a digest, or to delete stored touches)
