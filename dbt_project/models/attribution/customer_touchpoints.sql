@@ -15,8 +15,9 @@
 -- which the digest says did not move; the events before the cut are the stored ones. So their
 -- direct visits are derived again from the cut (the gap read from before it), and their campaign
 -- touches per touch key from the last stored touch that began before it (its first event's
--- place, `first_fold_at`), which a later event may still join; the touches before are kept as
--- stored. At 10 M events a 1% night derived 2.28 M candidate events of 31.5 k customers whole;
+-- place, `first_fold_at`) when a later event may still join it (its last event's place,
+-- `last_fold_at`, is within the gap of the cut), else from the cut; the touches before are kept
+-- as stored. At 10 M events a 1% night derived 2.28 M candidate events of 31.5 k customers whole;
 -- nine in ten of them had no new click and are derived from a cut.
 --
 -- Which events are touches, and click or view, comes from the seed `touch_modes`. A touch is
@@ -145,7 +146,8 @@ restated_customers as (
 
 {%- if from_cuts %}
 -- The stored touches of the customers derived from a cut; per touch key, where its touches are
--- derived again: the first fold of its last touch that began before the cut (else the cut).
+-- derived again: the first fold of its last touch that began before the cut, if that touch is
+-- still open at the cut (else the cut: a key quiet for months reads nothing).
 stored_touches as (
     select s.*, r.cut_at
     from {{ this }} s
@@ -154,8 +156,13 @@ stored_touches as (
 ),
 
 key_cuts as (
-    select customer_id, touch_key, coalesce(max(first_fold_at) filter (where first_fold_at < cut_at), min(cut_at))
-        as key_cut_at
+    select
+        customer_id,
+        touch_key,
+        case when {{ arg_max('last_fold_at', 'first_fold_at') }} filter (where first_fold_at < cut_at)
+                  >= min(cut_at) - {{ gap }}
+             then max(first_fold_at) filter (where first_fold_at < cut_at)
+             else min(cut_at) end as key_cut_at
     from stored_touches
     where not is_direct
     group by customer_id, touch_key
@@ -271,7 +278,8 @@ campaign_grouped as (
         false as is_direct,
         count(*) as events,
         touch_key,
-        min(fold_at) as first_fold_at
+        min(fold_at) as first_fold_at,
+        max(fold_at) as last_fold_at
     from campaign_touches
     group by customer_id, touch_key, touch_number
 ),
@@ -283,22 +291,25 @@ direct_visits as (
     where is_direct and coalesce(since_previous > {{ gap }}, true) and (cut_at is null or occurred_at >= cut_at)
 ),
 
--- (`touch_key` and `first_fold_at`: where a campaign touch stands among its key's, for a cut)
+-- (`touch_key`, `first_fold_at` and `last_fold_at`: where a campaign touch stands among its key's,
+-- for a cut)
 touches as (
     select
         touch_id, customer_id, touched_at, business_date, channel, touchpoint, campaign_id, creative_id,
-        article_id, room_id, guide_id, store_id, click_id, touch_mode, is_direct, events, touch_key, first_fold_at
+        article_id, room_id, guide_id, store_id, click_id, touch_mode, is_direct, events, touch_key, first_fold_at,
+        last_fold_at
     from campaign_grouped
     union all
     select
         event_id, customer_id, occurred_at, business_date, channel, touchpoint, campaign_id, creative_id,
-        article_id, room_id, guide_id, store_id, click_id, touch_mode, is_direct, 1, null, null
+        article_id, room_id, guide_id, store_id, click_id, touch_mode, is_direct, 1, null, null, null
     from direct_visits
     {%- if from_cuts %}
     union all
     select
         touch_id, customer_id, touched_at, business_date, channel, touchpoint, campaign_id, creative_id,
-        article_id, room_id, guide_id, store_id, click_id, touch_mode, is_direct, events, touch_key, first_fold_at
+        article_id, room_id, guide_id, store_id, click_id, touch_mode, is_direct, events, touch_key, first_fold_at,
+        last_fold_at
     from kept_touches
     {%- endif %}
 )
@@ -306,11 +317,11 @@ touches as (
 select
     t.touch_id, t.customer_id, t.touched_at, t.business_date, t.channel, t.touchpoint, t.campaign_id, t.creative_id,
     t.article_id, t.room_id, t.guide_id, t.store_id, t.click_id, t.touch_mode, t.is_direct, t.events,
-    r.clicks_digest, t.touch_key, t.first_fold_at
+    r.clicks_digest, t.touch_key, t.first_fold_at, t.last_fold_at
 from touches t join restated r using (customer_id)
 union all
 select null, r.customer_id, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-    r.clicks_digest, null, null
+    r.clicks_digest, null, null, null
 from restated r anti join touches t using (customer_id)
 {%- if is_incremental() %}
 -- (a row is needed to keep a digest, or to delete stored touches)
