@@ -65,7 +65,7 @@
                            'restate': {'seeds': seeds, 'vars': vars}}}) }}
 {%- endmacro %}
 
-{#- (The analyst snapshot reads the log by the same rules: `customer_days_since` in
+{#- (The analyst snapshot reads the log by the same rules: `logged_since` in
     pipelines/lib/warehouse/reuse.py.)
     The customer-days `parent` logged since this table last read its log, as a query of
     (customer_id, business_date); none when everything is to be derived again: on a first build,
@@ -138,8 +138,12 @@ select {{ columns }} from {{ arg_dict["temp_relation"] }}
 {#- A table restated by customer logs the customers whose rows each build changed in
     `restated_customers` (macros/change_logs.sql), for the analyst snapshot, which copies those
     again (pipelines/lib/publish/snapshot.py); a build that is not incremental logs everything. -#}
+{% macro customers_log() -%}
+{{ this.schema }}.restated_customers
+{%- endmacro %}
+
 {% macro log_rebuilt_customers() -%}
-{%- if not is_incremental() -%}{{ append_to_log(this.schema ~ '.restated_customers', ['customer_id']) }}{%- endif -%}
+{%- if not is_incremental() -%}{{ append_to_log(customers_log(), ['customer_id']) }}{%- endif -%}
 {%- endmacro %}
 
 {#- Incremental strategy of a table restated by customer: log the derived customers whose rows
@@ -152,7 +156,7 @@ select {{ columns }} from {{ arg_dict["temp_relation"] }}
 {%- set columns = get_quoted_csv(arg_dict["dest_columns"] | map(attribute="name")) -%}
 {%- set kept = (config.get('meta') or {}).get('kept_rows', 'inputs_digest is not null') -%}
 {%- set rows = "select customer_id, sum(hash(" ~ columns ~ ")::hugeint) as h, count(*) as n from " -%}
-{{ append_to_log(this.schema ~ '.restated_customers', ['customer_id'],
+{{ append_to_log(customers_log(), ['customer_id'],
     "select customer_id from (" ~ rows ~ target ~ " where customer_id in (select customer_id from " ~ derived ~ ")
      group by customer_id) s
     full join (" ~ rows ~ derived ~ " where " ~ kept ~ " group by customer_id) d using (customer_id)
