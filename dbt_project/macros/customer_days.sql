@@ -53,15 +53,16 @@
     may depend on all of their rows of `parent`), restated whole customer by whole customer: the
     model selects the customers to derive again (`logged_customer_days` and whatever else it
     depends on) and gives each of them at least one row, so that the strategy takes out their old
-    rows. A change of one of `seeds` or `vars` restates everything. Not tagged `incremental`: such
-    bookkeeping rows differ from a full refresh's, so the audit compares the view that publishes
-    the table. -#}
-{% macro restated_by_customer(parent, seeds=[], vars=[]) -%}
+    rows; a derived row failing `kept_rows` stands for a customer with nothing left (deleted, none
+    inserted). A change of one of `seeds` or `vars` restates everything. `audited`: its rows equal
+    a full refresh's, so the audit compares it (tag `incremental`); a table holding bookkeeping
+    rows that differ from a full refresh's is compared through the view that publishes it. -#}
+{% macro restated_by_customer(parent, seeds=[], vars=[], kept_rows='true', audited=false) -%}
 {{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'restate_customers',
-                  'on_schema_change': 'sync_all_columns',
+                  'on_schema_change': 'sync_all_columns', 'tags': ['incremental'] if audited else [],
                   'pre_hook': "{{ log_rebuilt_customers() }}",
                   'post_hook': "{{ record_read_customer_days() }}",
-                  'meta': {'customer_days_of': parent, 'kept_rows': 'true',
+                  'meta': {'customer_days_of': parent, 'kept_rows': kept_rows,
                            'restate': {'seeds': seeds, 'vars': vars}}}) }}
 {%- endmacro %}
 

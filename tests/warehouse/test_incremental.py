@@ -96,6 +96,13 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
                     "(SELECT (customer_id, min(business_date)) FROM traits_engagement_days WHERE customer_id = "
                     "(SELECT arg_min(customer_id, (last_touch, customer_id)) FROM (SELECT customer_id, "
                     "max(touched_at) AS last_touch FROM touchpoints GROUP BY 1)) GROUP BY customer_id)")
+        # their lifetime rows likewise: the moved event's customer is derived again, the other is kept
+        con.execute("UPDATE traits_engagement_lifetime SET avg_discount_rate__count = avg_discount_rate__count + 1000 "
+                    "WHERE customer_id = ? OR customer_id = (SELECT arg_min(customer_id, (last_touch, customer_id)) "
+                    "FROM (SELECT customer_id, max(touched_at) AS last_touch FROM touchpoints GROUP BY 1))", [customer])
+        [(lifetime_marked,)] = con.execute("SELECT count(*) FROM traits_engagement_lifetime "
+                                           "WHERE avg_discount_rate__count >= 1000").fetchall()
+        assert lifetime_marked == 2
         con.execute("UPDATE events SET page_url = 'marked' WHERE event_id = (SELECT min(event_id) FROM events "
                     "WHERE source = 'app' AND delivery_date = ? AND event_id <> ?)", [WORLD_START, event])
         # the identifier whose component was last seen first: the next nights touch no node of that
@@ -146,6 +153,8 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
     assert query(data_dir, "SELECT count(*) > 0 FROM touchpoints WHERE customer_id = ? AND business_date > ?",
                  cut_customer, LAST - timedelta(days=3)) == [(True,)]
     assert query(data_dir, "SELECT count(*) FROM customers WHERE identifier_count >= 1000") == [(1,)]
+    assert query(data_dir, "SELECT count(*), count(*) FILTER (WHERE customer_id = ?) FROM traits_engagement_lifetime "
+                           "WHERE avg_discount_rate__count >= 1000", customer) == [(1, 0)]
     # `record_customers` took again the customers of the logged nodes only
     assert query(data_dir, "SELECT count(*) FROM record_customers_identifiers WHERE customer_id = 'kept'") == [(1,)]
     assert query(data_dir, "SELECT count(*) FROM record_customers_identifiers") == \
@@ -181,14 +190,16 @@ def test_nights_built_one_after_another_equal_a_full_refresh_and_leave_earlier_d
                                                         Difference("identity_resolution", 1, 1),
                                                         Difference("stg_app__events", 1, 1),
                                                         Difference("touchpoints", 2, 2),
-                                                        Difference("traits_engagement_days", 1, 1)])
+                                                        Difference("traits_engagement_days", 1, 1),
+                                                        Difference("traits_engagement_lifetime", 1, 1)])
     assert query(data_dir, "SELECT DISTINCT model FROM delivery_loads ORDER BY 1") == [
         (m,) for m in ["customer_touchpoints", "customers", "events", "funnel_steps", "identity_clusters", "identity_components",
                        "identity_edges", "identity_identifiers", "identity_occurrences", "identity_resolution",
-                       "record_customers", *BY_DELIVERY, "traits_engagement_day_values", "traits_engagement_days"]]
+                       "record_customers", *BY_DELIVERY, "traits_engagement_day_values", "traits_engagement_days",
+                       "traits_engagement_lifetime"]]
     # the parts, the funnel and the touches read the customer-days `events` logged: each of its builds since
     for model in ("customer_touchpoints", "customers", "funnel_steps", "traits_engagement_day_values",
-                  "traits_engagement_days"):
+                  "traits_engagement_days", "traits_engagement_lifetime"):
         assert query(data_dir, "SELECT source, version FROM delivery_loads WHERE model = ? AND source = 'customer_days'",
                      model) == query(data_dir, "SELECT 'customer_days', max(seq)::varchar FROM restated_customer_days "
                                                "WHERE model = 'events'")

@@ -7,6 +7,7 @@ group with one trait of each kind; the direct form is built beside it as a model
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -71,10 +72,8 @@ def project(tmp_path) -> Path:
     return root
 
 
-def test_every_kind_of_trait_from_customer_day_parts_equals_the_direct_aggregate(month_copy, project):
-    data_dir, _ = month_copy
-    dbt_build(data_dir, LAST.isoformat(), project, select=[
-        "traits_every_kind_days", "traits_every_kind_day_values", "traits_every_kind", "every_kind_direct"])
+def _compare(data_dir: Path) -> tuple[int, int, list[int], dict[str, int]]:
+    """(customers, with a 30-day top product, [rows only from parts, rows only direct], values per trait)."""
     names = list(EVERY_KIND["traits"])
     with duckdb.connect(str(Layout(data_dir).warehouse), read_only=True) as con:
         doubles = {c for c, t in con.execute("SELECT column_name, data_type FROM duckdb_columns() "
@@ -87,8 +86,30 @@ def test_every_kind_of_trait_from_customer_day_parts_equals_the_direct_aggregate
                 .fetchone()[0] for a, b in (("traits_every_kind", "every_kind_direct"),
                                             ("every_kind_direct", "traits_every_kind"))]
         filled = {n: con.execute(f"SELECT count({n}) FROM traits_every_kind").fetchone()[0] for n in names}
+    return customers, with_values, only, filled
+
+
+def test_every_kind_of_trait_from_customer_day_parts_equals_the_direct_aggregate(month_copy, project):
+    data_dir, _ = month_copy
+    dbt_build(data_dir, LAST.isoformat(), project, select=[
+        "traits_every_kind_days", "traits_every_kind_lifetime", "traits_every_kind_day_values", "traits_every_kind",
+        "every_kind_direct"])
+    names = list(EVERY_KIND["traits"])
+    customers, with_values, only, filled = _compare(data_dir)
     assert customers > 1000 and 0 < with_values < customers
     assert only == [0, 0]
     # every trait has values to compare (a kind the world never exercises proves nothing)
     assert all(filled[n] > 0 for n in names), filled
     assert {n for n in names if filled[n] < customers} >= {"x_top_product_30d", "x_first_product", "x_avg_discount"}
+
+    # an earlier night built again over the same parts: most customers have days after it, so
+    # their lifetime traits come from their days up to it, not from `_lifetime`
+    earlier = LAST - timedelta(days=10)
+    with duckdb.connect(str(Layout(data_dir).warehouse), read_only=True) as con:
+        [(later, lifetime_rows)] = con.execute("SELECT count(*) FILTER (WHERE last_day > ?), count(*) "
+                                               "FROM traits_every_kind_lifetime", [earlier]).fetchall()
+    assert lifetime_rows == customers and 0 < later < customers
+    dbt_build(data_dir, earlier.isoformat(), project, select=["traits_every_kind", "every_kind_direct"])
+    customers_then, _, only, filled = _compare(data_dir)
+    assert only == [0, 0]
+    assert customers - later <= customers_then < customers and filled["x_days_since"] == customers_then

@@ -8,11 +8,19 @@
   that changed. It does not read the night: a night with no new data keeps it whole.
 - `traits_<group>_day_values`: the same per value, for traits that need every value
   (most_frequent, unique_count, unique_list).
-- `traits_<group>`: the night's traits, from the parts up to as_of_date; a window takes its own
-  days. Windows are recomputed from days, never carried over from yesterday's traits, and only
-  decomposable parts are combined (counts, sums, min/max, the latest value by its order key).
+- `traits_<group>_lifetime`: one row per customer holding the lifetime traits' parts combined
+  over all of the customer's days (and their last day), restated only for the customers whose days
+  changed. It does not read the night either: a night reads a million customers' rows here instead
+  of every customer-day of history.
+- `traits_<group>`: the night's traits: lifetime traits from `_lifetime` (a customer with days
+  after the night, a clock ahead or an earlier night built again, from their days up to it),
+  windowed traits from the days of the widest window only. Windows are recomputed from days, never
+  carried over from yesterday's traits, and only decomposable parts are combined (counts, sums,
+  min/max, the latest value by its order key).
 """
 from __future__ import annotations
+
+import hashlib
 
 from .condition_sql import column_sql
 from .engine_sql import macro
@@ -30,6 +38,7 @@ def by_value(t: Trait) -> bool:
 def part_models(g: Group) -> dict[str, str]:
     """Model name -> SQL of the group's parts and of its traits."""
     models = {f"{g.model}_days": _days_sql(g)}
+    models[f"{g.model}_lifetime"] = _lifetime_sql(g, models[f"{g.model}_days"])
     if any(by_value(t) for t in g.traits):
         models[f"{g.model}_day_values"] = _day_values_sql(g)
     models[g.model] = _traits_sql(g)
@@ -104,6 +113,85 @@ def _final(t: Trait) -> str:
     return macro(fn, f"{t.name}__value", f"{t.name}__order") + fw
 
 
+def _in_lifetime(t: Trait) -> bool:
+    """Traits over every day up to the night, carried per customer in `_lifetime`."""
+    return t.window is None and not by_value(t)
+
+
+def _lifetime_parts(t: Trait) -> list[str]:
+    """The trait's parts over all of a customer's days (an aggregate of the days model's rows)."""
+    some_rows = f"{t.name}__rows > 0" if t.where else None
+    if t.kind == "count":
+        return [f"sum({_rows_column(t)}) as {t.name}__rows"]
+    if t.kind == "unique_count":      # of the business date: the days with a row
+        return [f"count(*){_filter(some_rows)} as {t.name}__days"]
+    if t.kind == "days_since":
+        if t.of is None and not t.where:
+            return []                 # the customer's last day (`last_day`)
+        latest = f"max({t.name}__max)" if t.of is not None else f"max(business_date){_filter(some_rows)}"
+        return [f"{latest} as {t.name}__max"]
+    if t.kind == "sum":
+        return [f"sum({t.name}__sum) as {t.name}__sum"]
+    if t.kind == "avg":
+        return [f"sum({t.name}__sum) as {t.name}__sum", f"sum({t.name}__count) as {t.name}__count"]
+    if t.kind in ("min", "max") or t.extreme:
+        fn = t.extreme or t.kind
+        return [f"{fn}({t.name}__{fn}) as {t.name}__{fn}"]
+    fn, best = ("arg_min", "min") if t.kind == "first" else ("arg_max", "max")
+    return [macro(fn, f"{t.name}__value", f"{t.name}__order") + f" as {t.name}__value",
+            f"{best}({t.name}__order) as {t.name}__order"]
+
+
+def _lifetime_final(t: Trait) -> str:
+    """The trait from its customer's `_lifetime` row."""
+    if t.kind == "count":
+        return f"cast(coalesce({t.name}__rows, 0) as bigint)"
+    if t.kind == "unique_count":
+        return f"coalesce({t.name}__days, 0)"
+    if t.kind == "days_since":
+        return macro("days_between", "last_day" if t.of is None and not t.where else f"{t.name}__max", AS_OF)
+    if t.kind == "sum":
+        return f"coalesce({t.name}__sum, 0)"
+    if t.kind == "avg":
+        return f"cast({t.name}__sum as double) / nullif({t.name}__count, 0)"
+    if t.kind in ("min", "max") or t.extreme:
+        return f"{t.name}__{t.extreme or t.kind}"
+    return f"{t.name}__value"
+
+
+def _lifetime_columns(g: Group) -> list[str]:
+    """The `_lifetime` model's columns after customer_id: the customer's last day, then each
+    lifetime trait's parts (an aggregate per column, over the customer's days)."""
+    return ["max(business_date) as last_day",
+            *(p for t in g.traits if _in_lifetime(t) for p in _lifetime_parts(t))]
+
+
+def _lifetime_select(g: Group, customers: str | None = None, days: str = "", join: str = "join") -> str:
+    """The lifetime row of each of `customers` (a query of customer_id; default: every customer
+    with days) from their days (`days`: which); with a left join, a customer without days has a
+    row of nulls."""
+    columns = "".join(f",\n    {c}" for c in _lifetime_columns(g))
+    source = f"{{{{ ref('{g.model}_days') }}}} d"
+    if customers is None:
+        return f"select\n    d.customer_id{columns}\nfrom {source}\ngroup by d.customer_id\n"
+    return (f"select\n    c.customer_id{columns}\nfrom ({customers}) c\n"
+            f"{join} {source} on d.customer_id = c.customer_id{days}\ngroup by c.customer_id\n")
+
+
+def _lifetime_sql(g: Group, days_sql: str) -> str:
+    # The parts are the days model's columns: its code's digest is part of this one's, so a
+    # changed part (a trait's filter) derives every customer again here too.
+    digest = hashlib.md5(days_sql.encode()).hexdigest()
+    return (f"-- Each customer's part of the {g.name} traits over all their days (trait_parts.py), from "
+            f"`{g.model}_days` (digest {digest}):\n-- restated for the customers whose days "
+            f"{g.table.name} changed; a customer with no day left loses their row.\n"
+            f"{{{{ restated_by_customer('{g.table.name}', kept_rows='last_day is not null', audited=true) }}}}\n"
+            "{%- set logged = logged_customer_days() %}\n"
+            "{%- if logged is none %}\n" + _lifetime_select(g)
+            + "{%- else %}\n" + _lifetime_select(g, "select distinct customer_id from ({{ logged }}) l", join="left join")
+            + "{%- endif %}\n")
+
+
 def _rows(g: Group, extra: str = "") -> str:
     group_filter = f"\n  and {column_sql(g.where)}" if g.where else ""
     return (f"from {{{{ ref('{g.table.name}') }}}}\nwhere customer_id <> 'anonymous'{group_filter}{extra}\n"
@@ -146,11 +234,27 @@ def _sql_type(kind: str) -> str:
 
 def _traits_sql(g: Group) -> str:
     plain = [t for t in g.traits if not by_value(t)]
-    ctes = [f"""days as (
-    select * from {{{{ ref('{g.model}_days') }}}}
-    where business_date <= {AS_OF}
-)""", "aggregates as (\n    select\n        customer_id" + "".join(
-        f",\n        {_final(t)} as {t.name}" for t in plain) + "\n    from days\n    group by customer_id\n)"]
+    windowed = [t for t in plain if t.window]
+    lifetime_columns = ", ".join(["customer_id", *(c.rsplit(" as ", 1)[1] for c in _lifetime_columns(g))])
+    later = f"select customer_id from {{{{ ref('{g.model}_lifetime') }}}} where last_day > {AS_OF}"
+    ctes = [f"""lifetime as (
+    select {lifetime_columns}
+    from {{{{ ref('{g.model}_lifetime') }}}}
+    where last_day <= {AS_OF}
+    union all
+    -- customers with days after the night (a clock ahead, an earlier night built again): up to it
+    """ + _lifetime_select(g, later, f" and d.business_date <= {AS_OF}").replace("\n", "\n    ").rstrip() + "\n)"]
+    if windowed:
+        widest = max(t.window.start for t in windowed)
+        ctes.append("windowed as (\n    select\n        customer_id" + "".join(
+            f",\n        {_final(t)} as {t.name}" for t in windowed)
+            + f"\n    from {{{{ ref('{g.model}_days') }}}}\n    where business_date > {AS_OF} - {widest} "
+            f"and business_date <= {AS_OF}\n    group by customer_id\n)")
+    finals = "".join(f",\n        {_lifetime_final(t)} as {t.name}" if _in_lifetime(t) else
+                     f",\n        coalesce(windowed.{t.name}, {t.default}) as {t.name}" if t.default else
+                     f",\n        windowed.{t.name}" for t in plain)
+    ctes.append("aggregates as (\n    select\n        customer_id" + finals + "\n    from lifetime"
+                + ("\n    left join windowed using (customer_id)" if windowed else "") + "\n)")
     valued = [t for t in g.traits if by_value(t)]
     for t in valued:
         window = f" and {t.window.sql(AS_OF)}" if t.window else ""

@@ -71,7 +71,8 @@ class Ratio:
 # named like one of them would collide.
 RESERVED = {"customer_id", "as_of_date", "tags", "rfm_r", "rfm_f", "rfm_m", "fm", "rfm_segment", "lifecycle_stage",
             "is_holdout", "audience", "rows", "aggregates", "traits", "derived", "rfm_scores", "rfm", "scored",
-            "tagged", "members", "nights", "c", "t", "m", "h", "value", "n", "latest"}
+            "tagged", "members", "nights", "c", "t", "m", "h", "value", "n", "latest", "d", "lifetime", "windowed",
+            "last_day"}
 
 
 def _sql_keywords() -> frozenset[str]:
