@@ -118,28 +118,26 @@ def _in_lifetime(t: Trait) -> bool:
     return t.window is None and not by_value(t)
 
 
-def _lifetime_parts(t: Trait) -> list[str]:
+# How a day's part combines over days, by its column's suffix.
+COMBINED_BY = {"rows": "sum", "sum": "sum", "count": "sum", "min": "min", "max": "max"}
+
+
+def _lifetime_parts(t: Trait, table: Table) -> list[str]:
     """The trait's parts over all of a customer's days (an aggregate of the days model's rows)."""
     some_rows = f"{t.name}__rows > 0" if t.where else None
-    if t.kind == "count":
-        return [f"sum({_rows_column(t)}) as {t.name}__rows"]
+    if t.kind == "count" and not t.where:
+        return [f"sum(day_rows) as {t.name}__rows"]
     if t.kind == "unique_count":      # of the business date: the days with a row
         return [f"count(*){_filter(some_rows)} as {t.name}__days"]
-    if t.kind == "days_since":
-        if t.of is None and not t.where:
-            return []                 # the customer's last day (`last_day`)
-        latest = f"max({t.name}__max)" if t.of is not None else f"max(business_date){_filter(some_rows)}"
-        return [f"{latest} as {t.name}__max"]
-    if t.kind == "sum":
-        return [f"sum({t.name}__sum) as {t.name}__sum"]
-    if t.kind == "avg":
-        return [f"sum({t.name}__sum) as {t.name}__sum", f"sum({t.name}__count) as {t.name}__count"]
-    if t.kind in ("min", "max") or t.extreme:
-        fn = t.extreme or t.kind
-        return [f"{fn}({t.name}__{fn}) as {t.name}__{fn}"]
-    fn, best = ("arg_min", "min") if t.kind == "first" else ("arg_max", "max")
-    return [macro(fn, f"{t.name}__value", f"{t.name}__order") + f" as {t.name}__value",
-            f"{best}({t.name}__order) as {t.name}__order"]
+    if t.kind == "days_since" and t.of is None:
+        # every row: the customer's last day (`last_day`); filtered: the last day with such rows
+        return [f"max(business_date){_filter(some_rows)} as {t.name}__max"] if t.where else []
+    if t.kind in ("first", "last") and not t.extreme:
+        fn, best = ("arg_min", "min") if t.kind == "first" else ("arg_max", "max")
+        return [macro(fn, f"{t.name}__value", f"{t.name}__order") + f" as {t.name}__value",
+                f"{best}({t.name}__order) as {t.name}__order"]
+    columns = [part.rsplit(" as ", 1)[1] for part in _parts(t, table)]
+    return [f"{COMBINED_BY[c.rsplit('__', 1)[1]]}({c}) as {c}" for c in columns]
 
 
 def _lifetime_final(t: Trait) -> str:
@@ -163,7 +161,7 @@ def _lifetime_columns(g: Group) -> list[str]:
     """The `_lifetime` model's columns after customer_id: the customer's last day, then each
     lifetime trait's parts (an aggregate per column, over the customer's days)."""
     return ["max(business_date) as last_day",
-            *(p for t in g.traits if _in_lifetime(t) for p in _lifetime_parts(t))]
+            *(p for t in g.traits if _in_lifetime(t) for p in _lifetime_parts(t, g.table))]
 
 
 def _lifetime_select(g: Group, customers: str | None = None, days: str = "", join: str = "join") -> str:
