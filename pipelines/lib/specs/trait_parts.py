@@ -113,6 +113,11 @@ def _final(t: Trait) -> str:
     return macro(fn, f"{t.name}__value", f"{t.name}__order") + fw
 
 
+def _alias(column: str) -> str:
+    """The name a select column (`<expression> as <name>`) is given."""
+    return column.rsplit(" as ", 1)[1]
+
+
 def _in_lifetime(t: Trait) -> bool:
     """Traits over every day up to the night, carried per customer in `_lifetime`."""
     return t.window is None and not by_value(t)
@@ -136,7 +141,7 @@ def _lifetime_parts(t: Trait, table: Table) -> list[str]:
         fn, best = ("arg_min", "min") if t.kind == "first" else ("arg_max", "max")
         return [macro(fn, f"{t.name}__value", f"{t.name}__order") + f" as {t.name}__value",
                 f"{best}({t.name}__order) as {t.name}__order"]
-    columns = [part.rsplit(" as ", 1)[1] for part in _parts(t, table)]
+    columns = [_alias(part) for part in _parts(t, table)]
     return [f"{COMBINED_BY[c.rsplit('__', 1)[1]]}({c}) as {c}" for c in columns]
 
 
@@ -233,7 +238,7 @@ def _sql_type(kind: str) -> str:
 def _traits_sql(g: Group) -> str:
     plain = [t for t in g.traits if not by_value(t)]
     windowed = [t for t in plain if t.window]
-    lifetime_columns = ", ".join(["customer_id", *(c.rsplit(" as ", 1)[1] for c in _lifetime_columns(g))])
+    lifetime_columns = ", ".join(["customer_id", *map(_alias, _lifetime_columns(g))])
     later = f"select customer_id from {{{{ ref('{g.model}_lifetime') }}}} where last_day > {AS_OF}"
     ctes = [f"""lifetime as (
     select {lifetime_columns}
