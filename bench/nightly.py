@@ -6,7 +6,9 @@ Generates `days` nights of about `events` events in all (generation is not timed
 through `cdp run` (Dagster, dbt, gates, publishing; one process tree):
 - full refresh: every night but the last ingested, the warehouse built and published once;
 - incremental night: the last night alone (about 1/days of the data is new);
-- quiet night: the next night, which has no delivery at all (the windows move on).
+- quiet night: the next night, which has no delivery at all (the windows move on);
+- erasure night: the night after, whose only delivery is erasure requests (`bench.erasure_night`).
+Each shape records how many erasure requests it applied.
 Each next to its floor: DuckDB reading the same raw files once into Parquet (`bench.floor`).
 With `--keep`, the world after the full refresh is saved for `bench.replay` (those nights again).
 Seconds by step come from Dagster's run history (`bench.steps`). Writes `bench/results/<date>-nightly-<events>.json`.
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from bench.erasure_night import deliver_requests, erased_on, requests_per_night
 from bench.ingest import _machine, world_options
 from bench.measure import Measurement, measure, scratch
 from bench.replay import save_state
@@ -41,6 +44,7 @@ def _figures(run: Measurement, floor: Measurement, rows: int, steps: dict[str, f
 def main() -> int:
     opts, customers = world_options(__doc__, days=100)
     last, quiet = START + timedelta(days=opts.days - 1), START + timedelta(days=opts.days)
+    erasure = quiet + timedelta(days=1)
     with scratch("nightly", opts.keep) as work:
         cdp = str(Path(sys.executable).parent / "cdp")
         env = {**os.environ, "CDP_DAGSTER_STORAGE": str(work / ".dagster")}
@@ -71,17 +75,25 @@ def main() -> int:
         full = measure([cdp, "run", "--data-dir", str(work), "--from", START.isoformat(),
                         "--to", (last - timedelta(days=1)).isoformat()], env)
         full_rows = rows_read(f"< DATE '{last}'")
-        record("full_refresh", _figures(full, floor(*(str(START + timedelta(days=i)) for i in range(opts.days - 1))),
-                                        full_rows, breakdown(work, opts.days - 1)))
+        record("full_refresh", {**_figures(full, floor(*(str(START + timedelta(days=i)) for i in range(opts.days - 1))),
+                                           full_rows, breakdown(work, opts.days - 1)),
+                                "erasure_requests": erased_on(work, last - timedelta(days=1))})
         if opts.keep:          # for `bench.replay`: the incremental night again, on any commit or setting
             save_state(work, last.isoformat())
         incremental = measure([cdp, "run", "--data-dir", str(work), "--date", last.isoformat()], env)
         incremental_rows = rows_read(f"= DATE '{last}'")
-        record("incremental_night", _figures(incremental, floor(last.isoformat()), incremental_rows,
-                                                  breakdown(work, 1)))
+        record("incremental_night", {**_figures(incremental, floor(last.isoformat()), incremental_rows,
+                                                     breakdown(work, 1)), "erasure_requests": erased_on(work, last)})
         quiet_night = measure([cdp, "run", "--data-dir", str(work), "--date", quiet.isoformat()], env)
         record("quiet_night", {"wall_s": round(quiet_night.wall_s, 2), "peak_tree_mib": round(quiet_night.peak_tree_mib),
-                               "cpu_s": round(quiet_night.cpu_s, 1), "steps_s": breakdown(work, 1)})
+                               "cpu_s": round(quiet_night.cpu_s, 1), "steps_s": breakdown(work, 1),
+                               "erasure_requests": erased_on(work, quiet)})
+        deliver_requests(work, erasure, requests_per_night(work))
+        erasure_night = measure([cdp, "run", "--data-dir", str(work), "--date", erasure.isoformat()], env)
+        record("erasure_night", {"wall_s": round(erasure_night.wall_s, 2),
+                                 "peak_tree_mib": round(erasure_night.peak_tree_mib),
+                                 "cpu_s": round(erasure_night.cpu_s, 1), "steps_s": breakdown(work, 1),
+                                 "erasure_requests": erased_on(work, erasure)})
         record("incremental_over_full", round(incremental.wall_s / full.wall_s, 2))
         print(f"machine: {result['machine']}")
         print(f"{customers:,} customers over {opts.days} nights ({full_rows + incremental_rows:,} raw rows)")
@@ -90,10 +102,12 @@ def main() -> int:
             r = result[name]
             print(f"{name:18} {r['wall_s']:>8.1f} {r['rows_read']:>12,} {r['rows_per_s']:>9,} "
                   f"{r['peak_tree_mib']:>9,} {r['floor_wall_s']:>8.1f} {r['ratio_over_floor']:>8}")
-        q = result["quiet_night"]
-        print(f"{'quiet_night':18} {q['wall_s']:>8.1f} {'-':>12} {'-':>9} {q['peak_tree_mib']:>9,}")
-        for name in ("full_refresh", "incremental_night", "quiet_night"):
-            print(f"{name} seconds by step: " + ", ".join(f"{k} {v}" for k, v in result[name]["steps_s"].items()))
+        for name in ("quiet_night", "erasure_night"):
+            q = result[name]
+            print(f"{name:18} {q['wall_s']:>8.1f} {'-':>12} {'-':>9} {q['peak_tree_mib']:>9,}")
+        for name in ("full_refresh", "incremental_night", "quiet_night", "erasure_night"):
+            print(f"{name} ({result[name]['erasure_requests']} erasure requests) seconds by step: "
+                  + ", ".join(f"{k} {v}" for k, v in result[name]["steps_s"].items()))
         print(f"incremental / full refresh: {result['incremental_over_full']}   -> {out.relative_to(REPO)}")
         return 0
 

@@ -3,8 +3,9 @@
     python -m bench.replay WORLD
 
 `bench.nightly --keep` saves the world as it stood after the full refresh in
-`WORLD/after_full_refresh`. This copies that state to `WORLD/replay`, runs the next two nights
-through `cdp run` (the last delivery, then a night without one) and prints each one's wall time,
+`WORLD/after_full_refresh`. This copies that state to `WORLD/replay`, runs the next three nights
+through `cdp run` (the last delivery, a night without one, a night of erasure requests only:
+`bench.erasure_night`) and prints each one's wall time,
 peak memory, seconds by step and slowest models: two commits, or two settings (`CDP_DUCKDB_MEMORY_LIMIT`, `CDP_DUCKDB_THREADS`), compared on the same
 night without generating and ingesting the history again (at 10 M events, 20 minutes).
 """
@@ -18,6 +19,7 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
+from bench.erasure_night import deliver_requests, erased_on, requests_per_night
 from bench.measure import measure
 from bench.steps import breakdown
 
@@ -53,10 +55,14 @@ def main() -> int:
     shutil.rmtree(replay, ignore_errors=True)
     shutil.copytree(saved, replay, symlinks=True)
     env = {**os.environ, "CDP_DAGSTER_STORAGE": str(replay / ".dagster")}
-    quiet = (date.fromisoformat(night) + timedelta(days=1)).isoformat()
-    for kind, day in (("incremental", night), ("quiet", quiet)):
-        run = measure([str(Path(sys.executable).parent / "cdp"), "run", "--data-dir", str(replay), "--date", day], env)
-        print(f"{kind} night {day}: {run.wall_s:.1f} s wall, {run.cpu_s:.0f} s CPU, peak {run.peak_tree_mib:,.0f} MiB")
+    first = date.fromisoformat(night)
+    for kind, day in (("incremental", first), ("quiet", first + timedelta(days=1)), ("erasure", first + timedelta(days=2))):
+        if kind == "erasure":
+            deliver_requests(replay, day, requests_per_night(replay))
+        run = measure([str(Path(sys.executable).parent / "cdp"), "run", "--data-dir", str(replay), "--date",
+                       day.isoformat()], env)
+        print(f"{kind} night {day}: {run.wall_s:.1f} s wall, {run.cpu_s:.0f} s CPU, peak {run.peak_tree_mib:,.0f} MiB, "
+              f"{erased_on(replay, day)} erasure requests")
         print("  seconds by step: " + ", ".join(f"{k} {v}" for k, v in breakdown(replay, 1).items()))
         print("  slowest models: " + ", ".join(f"{name} {s:.1f}" for name, s in
                                                slowest_models(replay / "warehouse" / "dbt" / f"build-{day}.log")))

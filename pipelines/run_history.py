@@ -18,8 +18,16 @@ from contextlib import contextmanager
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
+
+
+def _commit_without_sync(connection, _record) -> None:
+    """The event log is in WAL mode (dagster sets it): with `synchronous=NORMAL` a commit appends
+    to the log without waiting for the disk (0.5 ms -> 0.03 ms here; a quiet night commits about
+    1,700 times). A process that dies loses nothing; a power cut may lose the last events, never
+    the database, and the night they belonged to is run again anyway (`release_dead_runs`)."""
+    connection.execute("PRAGMA synchronous=NORMAL")
 
 
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
@@ -39,6 +47,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 engine = create_engine(self.conn_string_for_shard(shard),
                                        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
                                                      "check_same_thread": False})
+                event.listen(engine, "connect", _commit_without_sync)
                 if shard not in self._initialized_dbs:
                     self._initdb(engine)
                     self._initialized_dbs.add(shard)

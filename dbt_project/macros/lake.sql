@@ -2,7 +2,9 @@
     replaying a past night sees exactly what that night saw. -#}
 {% macro lake(table) -%}
 (select * from {{ source('lake', table) }} where delivery_date <= {{ as_of_date() }}
-{%- if is_incremental() %} and delivery_date >= {{ restated_from() }}{% endif %})
+{%- if is_incremental() %}
+{%- set erased = erased_deliveries(staging_source()) %} and (delivery_date >= {{ restated_from() }}
+    {%- if erased %} or delivery_date in ({{ erased }}){% endif %}){% endif %})
 {%- endmacro %}
 
 {#- The night being built: environment variable `CDP_AS_OF_DATE` (the orchestrator sets it for
@@ -38,9 +40,24 @@ cast({{ utc_to_local(ts, "'" ~ var("business_tz") ~ "'") }} as date)
     5.1 s against 1.4 s). -#}
 {% macro get_incremental_append_new_records_sql(arg_dict) -%}
 {%- set columns = get_quoted_csv(arg_dict["dest_columns"] | map(attribute="name")) -%}
+{{ forget_erased_records(arg_dict["target_relation"], arg_dict["temp_relation"]) }}
 insert into {{ arg_dict["target_relation"] }} ({{ columns }})
 select {{ columns }} from {{ arg_dict["temp_relation"] }} loaded
 where not exists (select 1 from {{ arg_dict["target_relation"] }} stored where stored.record_id = loaded.record_id)
+{%- endmacro %}
+
+{#- Before appending (strategy above): a delivery erasure rewrote is read again, alone, and the
+    stored records of it that are not in it any more go. (Records compare by record and
+    delivery: one erased there but kept in a later delivery read tonight would be appended from
+    that one, as a full read would; erasure takes every delivery of an erased record.) -#}
+{% macro forget_erased_records(target, loaded) -%}
+{%- set erased = erased_deliveries(staging_source()) -%}
+{%- if erased -%}
+delete from {{ target }} stored
+where stored.delivery_date in ({{ erased }})
+  and not exists (select 1 from {{ loaded }} kept
+                  where kept.record_id = stored.record_id and kept.delivery_date = stored.delivery_date);
+{%- endif -%}
 {%- endmacro %}
 
 {#- Staging tables of append-only records (events, clicks, till lines) are loaded one delivery
@@ -48,8 +65,10 @@ where not exists (select 1 from {{ arg_dict["target_relation"] }} stored where s
     its version in the ingest log differs from the one loaded (new, re-ingested, gone, or after
     the night being built); everything from the earliest such delivery on is deleted and
     loaded again, so first-delivery-wins dedupe sees the deliveries in order, as a full read
-    would. Ingestion and erasure are the only writers of the lake, so a delivery's version is
-    its ingest log rows and the erasure log's rewrites of its files. Each model keeps a record's
+    would. Ingestion and erasure are the only writers of the lake: a delivery erasure rewrote
+    since it was loaded only lost records, so it is read again alone and the table deletes its
+    records that are gone (`forget_erased_records`) instead of loading everything after it
+    again. Each model keeps a record's
     first delivery (`first_per('record_id', 'delivery_date')`: a record re-delivered after the
     lake's dedupe lookback is still one record); against the deliveries the table already
     holds, the strategy `append_new_records` above decides. (On Spark the table is rebuilt:
@@ -65,8 +84,9 @@ where not exists (select 1 from {{ arg_dict["target_relation"] }} stored where s
 {{ return(this.identifier[4:].split("__")[0]) }}
 {%- endmacro %}
 
-{#- The version of each delivery of a lake source, up to the night: what the ingest log says was
-    written, and every time erasure rewrote one of its files since. -#}
+{#- The version of each delivery of a lake source, up to the night, in two parts: `version`, what
+    the ingest log says was written, and `erased`, every time erasure rewrote one of its files
+    since (a delivery that only lost records: `erased_deliveries`). -#}
 {% macro delivery_versions(source) -%}
 with ingested as (
     select delivery_date, list((file, file_sha256, status, rows_in_lake) order by file, file_sha256)::varchar as entries
@@ -88,7 +108,7 @@ erased as (
 {%- endif %}
 )
 
-select i.delivery_date, md5(i.entries || coalesce(e.entries, '')) as version
+select i.delivery_date, md5(i.entries) as version, md5(coalesce(e.entries, '')) as erased
 from ingested i left join erased e on e.delivery_date = i.delivery_date
 {%- endmacro %}
 
@@ -117,6 +137,28 @@ from ingested i left join erased e on e.delivery_date = i.delivery_date
 {{ return("date '" ~ found.columns[0].values()[0] ~ "'") }}
 {%- endmacro %}
 
+{#- The deliveries of `source` that erasure rewrote since this model loaded them, and nothing
+    else changed, as a list of date literals ('' when none). A row loaded before deliveries had
+    an `erased` part holds null: the same as never erased (a delivery erased since then has
+    another `version` too, and loads again). -#}
+{% macro erased_deliveries(source) -%}
+{%- if not execute or not is_incremental() -%}{{ return('') }}{%- endif -%}
+{%- set loads = adapter.get_relation(this.database, this.schema, 'delivery_loads') -%}
+{%- if loads is none -%}{{ return('') }}{%- endif -%}
+{%- set found = run_query(
+    "select l.delivery_date from (" ~ delivery_versions(source) ~ ") l join (select delivery_date, version, erased from "
+    ~ loads ~ " where model = '" ~ this.identifier ~ "' and source = '" ~ source ~ "') d using (delivery_date)"
+    ~ " where l.version = d.version and l.erased <> coalesce(d.erased, md5('')) order by 1") -%}
+{%- set dates = [] -%}
+{%- for day in found.columns[0].values() -%}{%- do dates.append("date '" ~ day ~ "'") -%}{%- endfor -%}
+{{ return(dates | join(', ')) }}
+{%- endmacro %}
+
+{#- The staging table of a source loaded by delivery (what a record of it is derived from). -#}
+{% macro staging_table(source) -%}
+{{ return(this.schema ~ '.' ~ ('stg_ads__clicks' if source == 'ads' else 'stg_' ~ source ~ '__events')) }}
+{%- endmacro %}
+
 {% macro forget_restated_deliveries() -%}
 {%- if is_incremental() -%}
 delete from {{ this }} where delivery_date >= {{ restated_from() }}
@@ -129,16 +171,17 @@ delete from {{ this }} where delivery_date >= {{ restated_from() }}
 {% macro create_delivery_loads() -%}
 {%- if target.type == 'spark' %}{{ return('') }}{% endif -%}
 create table if not exists {{ target.schema }}.delivery_loads
-    (model varchar, delivery_date date, version varchar, as_of_date date, source varchar);
+    (model varchar, delivery_date date, version varchar, as_of_date date, source varchar, erased varchar);
 alter table {{ target.schema }}.delivery_loads add column if not exists source varchar;
+alter table {{ target.schema }}.delivery_loads add column if not exists erased varchar;
 update {{ target.schema }}.delivery_loads set source = substr(split_part(model, '__', 1), 5) where source is null
 {%- endmacro %}
 
 {% macro record_loaded_deliveries(sources=none) -%}
 delete from {{ this.schema }}.delivery_loads where model = '{{ this.identifier }}';
 {%- for source in (sources or [staging_source()]) %}
-insert into {{ this.schema }}.delivery_loads (model, source, delivery_date, version, as_of_date)
-select '{{ this.identifier }}', '{{ source }}', delivery_date, version, {{ as_of_date() }}
+insert into {{ this.schema }}.delivery_loads (model, source, delivery_date, version, erased, as_of_date)
+select '{{ this.identifier }}', '{{ source }}', delivery_date, version, erased, {{ as_of_date() }}
 from ({{ delivery_versions(source) }});
 {%- endfor %}
 {%- endmacro %}

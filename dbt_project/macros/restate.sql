@@ -2,8 +2,10 @@
     a night deletes and derives again only the records it may have changed, and a full refresh
     derives them all. A record is restated when
       - its source loads by delivery and its delivery is at or after the first delivery of that
-        source whose version differs from the one the table loaded (new, re-ingested, erased,
-        gone), exactly as the staging tables reload them;
+        source whose version differs from the one the table loaded (new, re-ingested, gone),
+        exactly as the staging tables reload them;
+      - its delivery was only rewritten by erasure since, and the source's staging table no
+        longer holds it (erased: deleted, nothing derived again);
       - its source is mutable (an order changes status, the CRM is a snapshot): such sources are
         small and restated every night;
       - identity resolution moved it to another customer;
@@ -77,6 +79,13 @@
 {%- for source in restate['by_delivery'] -%}
     {%- do terms.append("(" ~ alias ~ "source = '" ~ source ~ "' and " ~ alias ~ "delivery_date >= "
                         ~ first_changed_delivery(source) ~ ")") -%}
+    {%- set erased = erased_deliveries(source) -%}
+    {%- if erased -%}
+    {#- records of deliveries erasure rewrote that their staging table no longer holds -#}
+    {%- do terms.append("(" ~ alias ~ "source = '" ~ source ~ "' and " ~ alias ~ "delivery_date in (" ~ erased
+                        ~ ") and (" ~ alias ~ "record_id, " ~ alias ~ "delivery_date) not in (select record_id, "
+                        ~ "delivery_date from " ~ staging_table(source) ~ " where delivery_date in (" ~ erased ~ ")))") -%}
+    {%- endif -%}
 {%- endfor -%}
 {{ return('(' ~ terms | join(' or ') ~ ')') }}
 {%- endmacro %}

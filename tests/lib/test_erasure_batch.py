@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.lib.layout import Layout
-from pipelines.lib.privacy.erasure import erase_members
+from pipelines.lib.privacy.erasure import _append_log, _Removal, erase_members, erase_requested, pending_requests
 
 DAY = date(2026, 3, 2)
 
@@ -66,3 +66,43 @@ def test_requests_of_one_night_are_applied_together_and_each_row_counted_once(tm
         ("unknown_member", 0, [], 0)]
     # every file keeps its own columns (no folder name read as a column)
     assert pq.read_schema(events).names == list(event)
+
+
+def test_every_delivery_of_an_erased_record_goes_even_one_that_no_longer_names_them(tmp_path):
+    """A record delivered again past the lake's dedupe lookback is the same record (its natural
+    key): erasure takes that copy too, though a corrected export dropped the person's ids."""
+    layout = Layout(tmp_path)
+    write(layout.lake_partition("crm", "members", DAY) / "part-0.parquet",
+          [{"member_id": "M000101", "phone": "+8613700000001", "email": "a@qq.com", "_source_file": "crm/members.csv"}])
+    event = {"message_id": None, "anonymous_id": None, "user_id": None, "referrer_id": None, "trait_phone": None,
+             "trait_email": None, "_source_file": "app/events.jsonl"}
+    first = layout.lake_partition("app", "events", date(2026, 2, 1)) / "part-0.parquet"
+    again = layout.lake_partition("app", "events", DAY) / "part-0.parquet"
+    write(first, [{**event, "message_id": "m1", "user_id": "M000101"},
+                  {**event, "message_id": "m2", "anonymous_id": "dev-x"}])
+    write(again, [{**event, "message_id": "m1", "anonymous_id": "dev-y"},      # the same record, ids corrected
+                  {**event, "message_id": "m3", "anonymous_id": "dev-y"}])
+
+    report = erase_members(layout, DAY, [("M000101", datetime(2026, 3, 2, 8), False)])
+
+    assert [r[0] for r in rows_of(first)] == ["m2"]
+    assert [r[0] for r in rows_of(again)] == ["m3"]
+    assert (report.erased, report.rows_removed) == (1, 3)
+    assert report.files_rewritten == ["lake/app/events/delivery_date=2026-02-01/part-0.parquet",
+                                      "lake/app/events/delivery_date=2026-03-02/part-0.parquet",
+                                      "lake/crm/members/delivery_date=2026-03-02/part-0.parquet"]
+
+
+def test_a_request_after_an_erasure_was_reapplied_is_still_pending(tmp_path):
+    """Ingestion logs erasures it applied again (`reapplied`) without a member: that row must not
+    hide the requests that come after it."""
+    layout = Layout(tmp_path)
+    write(layout.lake_partition("crm", "members", DAY) / "part-0.parquet",
+          [{"member_id": "M000101", "phone": "+8613700000001", "email": "a@qq.com", "_source_file": "crm/members.csv"}])
+    write(layout.lake_partition("crm", "erasure_requests", DAY) / "part-0.parquet",
+          [{"member_id": "M000101", "requested_at": datetime(2026, 3, 2, 8), "_source_file": "crm/erasure_requests.csv"}])
+    _append_log(layout, date(2026, 3, 1), [(None, None, None, "reapplied", [], _Removal(by_file={("lake", "app/x"): 1}))])
+
+    assert [member for member, _, _ in pending_requests(layout, DAY)] == ["M000101"]
+    assert erase_requested(layout, DAY).erased == 1
+    assert pending_requests(layout, DAY) == []

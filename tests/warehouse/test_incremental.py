@@ -288,15 +288,32 @@ def test_a_full_refresh_reloads_every_delivery_and_keeps_the_history_tables(mont
 
 def test_an_erasure_reaches_the_incremental_tables_even_without_its_own_rebuild(month_copy):
     """Erasure rewrites lake files without a new ingest log entry; the erasure log is part of a
-    delivery's version, so any later build reloads them (a failed or skipped rebuild included)."""
+    delivery's version, so any later build takes the erased records out (a failed or skipped
+    rebuild included), and only them: nothing after the rewritten deliveries is loaded again."""
     data_dir, settings = month_copy
-    [(member, rows)] = query(data_dir, "SELECT member_id, count(*) FROM stg_app__events WHERE member_id IS NOT NULL "
-                                       "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1")
+    [(member, rows, first)] = query(data_dir, "SELECT member_id, count(*), min(delivery_date) FROM stg_app__events "
+                                              "WHERE member_id IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1")
     assert rows > 1
+    # another customer's event (the erasure cannot move it) delivered after the member's first: a
+    # reload would load it again into staging and derive it again into events
+    [(other, page_url)] = query(data_dir, "SELECT record_id, page_url FROM events WHERE source = 'app' "
+                                          "AND delivery_date > ? AND customer_id NOT IN (SELECT customer_id FROM "
+                                          "customers WHERE member_id = ?) ORDER BY record_id LIMIT 1", first, member)
+    marks = {"stg_app__events": "not loaded again", "events": "not derived again"}
+
+    def mark(values: dict[str, str | None]) -> None:
+        with duckdb.connect(str(Layout(data_dir).warehouse)) as con:
+            for table, value in values.items():
+                con.execute(f"UPDATE {table} SET page_url = ? WHERE record_id = ?", [value, other])
+
+    mark(marks)
     report = erase_members(Layout(data_dir), LAST, [(member, datetime(2026, 1, 30, 8), False)])
     assert report.erased == 1 and report.rows_removed >= rows
     dbt_build(data_dir, str(LAST))          # an ordinary night's build: nothing says "erasure"
     assert query(data_dir, "SELECT count(*) FROM stg_app__events WHERE member_id = ?", member) == [(0,)]
+    assert {table: query(data_dir, f"SELECT page_url FROM {table} WHERE record_id = ?", other)
+            for table in marks} == {table: [(value,)] for table, value in marks.items()}
+    mark(dict.fromkeys(marks, page_url))
     assert full_refresh_differences(settings) == (LAST, [])
 
 

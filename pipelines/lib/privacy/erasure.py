@@ -69,7 +69,9 @@ def _pending(con: duckdb.DuckDBPyConnection, layout: Layout, run_date: date) -> 
         SELECT member_id, requested_at, sha256(member_id) IN (SELECT h FROM logged WHERE status = 'unknown_member')
         FROM requests
         WHERE sha256(member_id) NOT IN (SELECT h FROM logged WHERE status = 'erased')
-          AND member_id NOT IN (SELECT h FROM logged)  -- already replaced by its hash
+          -- already replaced by its hash (`reapplied` rows have none: a NULL in NOT IN would hide
+          -- every request)
+          AND member_id NOT IN (SELECT h FROM logged WHERE h IS NOT NULL)
         ORDER BY member_id
     """, [run_date]).fetchall()
 
@@ -146,6 +148,35 @@ def _find_in_lake(con: duckdb.DuckDBPyConnection, entity, paths: list[Path]) -> 
               FROM {_read(paths, filename="true")})
         JOIN erased_keys e USING (key)
         GROUP BY filename, file_row_number""")
+    _find_other_deliveries(con, entity, paths)
+
+
+def _find_other_deliveries(con: duckdb.DuckDBPyConnection, entity, paths: list[Path]) -> None:
+    """Every other delivery of a record found (rows of these files with its natural key, the
+    entity's dedupe key): a record delivered again is the same record, even where the copy no
+    longer names the person (a corrected export). It also keeps the warehouse's first-delivery
+    rule exact when a night deletes only the erased records (dbt_project/macros/lake.sql)."""
+    listed = ", ".join(f"'{p}'" for p in paths)
+    if not con.execute(f"SELECT count(*) FROM erased_rows WHERE store = 'lake' AND filename IN ({listed})").fetchone()[0]:
+        return
+    read = _read(paths, filename="true")
+    columns = {name for (name, *_) in con.execute(f"DESCRIBE SELECT * FROM {read}").fetchall()}
+    keys = list(entity.natural_key)
+    if not keys or not set(keys) <= columns:
+        return
+    same = " AND ".join(f'f."{k}" IS NOT DISTINCT FROM found."{k}"' for k in keys)
+    quoted = ", ".join(f'r."{k}"' for k in keys)
+    con.execute(f"""
+        INSERT INTO erased_rows
+        WITH found AS (
+            SELECT DISTINCT {quoted}, e.request
+            FROM {read} r JOIN erased_rows e ON e.store = 'lake' AND e.filename = r.filename
+                                            AND e.row_number = r.file_row_number)
+        SELECT 'lake', f.filename, f.file_row_number, any_value(f._source_file), min(found.request)
+        FROM {read} f JOIN found ON {same}
+        WHERE NOT EXISTS (SELECT 1 FROM erased_rows e WHERE e.store = 'lake' AND e.filename = f.filename
+                          AND e.row_number = f.file_row_number)
+        GROUP BY f.filename, f.file_row_number""")
 
 
 def _find_in_quarantine(con: duckdb.DuckDBPyConnection, layout: Layout) -> None:
