@@ -33,14 +33,14 @@ def test_requests_of_one_night_are_applied_together_and_each_row_counted_once(tm
         {"member_id": "M000102", "phone": "+8613700000002", "email": "b@qq.com", "_source_file": "crm/members.csv"},
         {"member_id": "M000103", "phone": "+8613700000003", "email": "c@qq.com", "_source_file": "crm/members.csv"}])
     events = layout.lake_partition("app", "events", DAY) / "part-0.parquet"
-    event = {"anonymous_id": None, "user_id": None, "referrer_id": None, "trait_phone": None, "trait_email": None,
-             "_source_file": "app/events.jsonl"}
+    event = {"message_id": None, "anonymous_id": None, "user_id": None, "referrer_id": None, "trait_phone": None,
+             "trait_email": None, "_source_file": "app/events.jsonl"}
     write(events, [
-        {**event, "anonymous_id": "dev-a", "user_id": "M000101"},
-        {**event, "anonymous_id": "dev-b", "trait_phone": "+8613700000002"},
+        {**event, "message_id": "m1", "anonymous_id": "dev-a", "user_id": "M000101"},
+        {**event, "message_id": "m2", "anonymous_id": "dev-b", "trait_phone": "+8613700000002"},
         # one row naming both people: removed once, counted for the first request (M000101)
-        {**event, "user_id": "M000101", "trait_email": "b@qq.com"},
-        {**event, "anonymous_id": "dev-c", "user_id": "M000103"}])
+        {**event, "message_id": "m3", "user_id": "M000101", "trait_email": "b@qq.com"},
+        {**event, "message_id": "m4", "anonymous_id": "dev-c", "user_id": "M000103"}])
     quarantined = layout.quarantine_partition("app", DAY) / "rows.parquet"
     write(quarantined, [
         {"_source_file": "app/events.jsonl", "line": 7, "raw": '{"email": "B@QQ.com", "bad": true}'},
@@ -53,7 +53,7 @@ def test_requests_of_one_night_are_applied_together_and_each_row_counted_once(tm
     assert report.files_rewritten == ["lake/app/events/delivery_date=2026-03-02/part-0.parquet",
                                       "lake/crm/members/delivery_date=2026-03-02/part-0.parquet",
                                       "quarantine/app/delivery_date=2026-03-02/rows.parquet"]
-    assert rows_of(events) == [("dev-c", "M000103", None, None, None, "app/events.jsonl")]
+    assert rows_of(events) == [("m4", "dev-c", "M000103", None, None, None, "app/events.jsonl")]
     assert [r[0] for r in rows_of(members)] == ["M000103"]
     assert [r[1] for r in rows_of(quarantined)] == [9]          # M000103's phone stays: only M000101 and M000102 asked
     log = duckdb.sql(f"""

@@ -304,14 +304,14 @@ def test_an_erasure_reaches_the_incremental_tables_even_without_its_own_rebuild(
     def mark(values: dict[str, str | None]) -> None:
         with duckdb.connect(str(Layout(data_dir).warehouse)) as con:
             for table, value in values.items():
-                con.execute(f"UPDATE {table} SET page_url = ? WHERE record_id = ?", [value, other])
+                con.execute(f"UPDATE {table} SET page_url = ? WHERE source = 'app' AND record_id = ?", [value, other])
 
     mark(marks)
     report = erase_members(Layout(data_dir), LAST, [(member, datetime(2026, 1, 30, 8), False)])
     assert report.erased == 1 and report.rows_removed >= rows
     dbt_build(data_dir, str(LAST))          # an ordinary night's build: nothing says "erasure"
     assert query(data_dir, "SELECT count(*) FROM stg_app__events WHERE member_id = ?", member) == [(0,)]
-    assert {table: query(data_dir, f"SELECT page_url FROM {table} WHERE record_id = ?", other)
+    assert {table: query(data_dir, f"SELECT page_url FROM {table} WHERE source = 'app' AND record_id = ?", other)
             for table in marks} == {table: [(value,)] for table, value in marks.items()}
     mark(dict.fromkeys(marks, page_url))
     assert full_refresh_differences(settings) == (LAST, [])

@@ -171,10 +171,7 @@ def _find_other_deliveries(con: duckdb.DuckDBPyConnection, entity, paths: list[P
     if not con.execute(f"SELECT count(*) FROM erased_rows WHERE store = 'lake' AND filename IN ({listed})").fetchone()[0]:
         return
     read = _read(paths, filename="true")
-    columns = {name for (name, *_) in con.execute(f"DESCRIBE SELECT * FROM {read}").fetchall()}
     keys = list(entity.natural_key)
-    if not keys or not set(keys) <= columns:
-        return
     same = " AND ".join(f'f."{k}" IS NOT DISTINCT FROM found."{k}"' for k in keys)
     quoted = ", ".join(f'r."{k}"' for k in keys)
     con.execute(f"""
