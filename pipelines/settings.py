@@ -37,6 +37,10 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     # Processes a backfill's ingestion runs in (sources split between them; `runner.ingest_nights`).
     ingest_processes: int = 2
+    # Nights an erasure's bytes may stay in the working warehouse file (deleted rows, replaced
+    # tables' old blocks: nobody can query them) before it is rewritten; 0: on the erasure's night.
+    # Rewriting copies the whole file (pipelines/lib/privacy/history.py).
+    compact_within_days: int = 7
 
     @classmethod
     def from_env(cls, data_dir: str | Path | None = None) -> "Settings":
@@ -47,6 +51,7 @@ class Settings:
             duckdb_spill_dir=os.environ.get("CDP_DUCKDB_SPILL_DIR", ""),
             first_delivery_date=os.environ.get("CDP_FIRST_DELIVERY_DATE", "2020-01-01"),
             ingest_processes=int(os.environ.get("CDP_INGEST_PROCESSES", "2")),
+            compact_within_days=int(os.environ.get("CDP_COMPACT_WITHIN_DAYS", "7")),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -54,7 +59,8 @@ class Settings:
         return {"CDP_DATA_DIR": str(self.data_dir), "CDP_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
                 "CDP_DUCKDB_THREADS": str(self.duckdb_threads), "CDP_DUCKDB_SPILL_DIR": self.duckdb_spill_dir,
                 "CDP_FIRST_DELIVERY_DATE": self.first_delivery_date,
-                "CDP_INGEST_PROCESSES": str(self.ingest_processes)}
+                "CDP_INGEST_PROCESSES": str(self.ingest_processes),
+                "CDP_COMPACT_WITHIN_DAYS": str(self.compact_within_days)}
 
     @property
     def spill_dir(self) -> Path:

@@ -27,6 +27,7 @@ class LakeResource(dg.ConfigurableResource):
     duckdb_memory_limit: str = SETTINGS.duckdb_memory_limit
     duckdb_threads: int = 2
     duckdb_spill_dir: str = ""
+    compact_within_days: int = SETTINGS.compact_within_days
 
     @property
     def layout(self) -> Layout:
@@ -37,12 +38,13 @@ class LakeResource(dg.ConfigurableResource):
         """The run's settings as this resource was configured (the business time zone is global)."""
         return Settings(data_dir=Path(self.data_dir), duckdb_memory_limit=self.duckdb_memory_limit,
                         duckdb_threads=self.duckdb_threads, duckdb_spill_dir=self.duckdb_spill_dir,
-                        timezone=SETTINGS.timezone)
+                        timezone=SETTINGS.timezone, compact_within_days=self.compact_within_days)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "LakeResource":
         return cls(data_dir=str(settings.data_dir), duckdb_memory_limit=settings.duckdb_memory_limit,
-                   duckdb_threads=settings.duckdb_threads, duckdb_spill_dir=settings.duckdb_spill_dir)
+                   duckdb_threads=settings.duckdb_threads, duckdb_spill_dir=settings.duckdb_spill_dir,
+                   compact_within_days=settings.compact_within_days)
 
 
 class WarehouseDbt(DbtCliResource):

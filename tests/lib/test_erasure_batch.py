@@ -11,7 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.lib.layout import Layout
-from pipelines.lib.privacy.erasure import _append_log, _Removal, erase_members, erase_requested, pending_requests
+from pipelines.lib.privacy.erasure import (_append_log, _Removal, erase_members, erase_requested, named_in_lake,
+                                           pending_requests)
 
 DAY = date(2026, 3, 2)
 
@@ -106,3 +107,20 @@ def test_a_request_after_an_erasure_was_reapplied_is_still_pending(tmp_path):
     assert [member for member, _, _ in pending_requests(layout, DAY)] == ["M000101"]
     assert erase_requested(layout, DAY).erased == 1
     assert pending_requests(layout, DAY) == []
+
+
+def test_only_member_ids_some_lake_record_names_need_identity_first(tmp_path):
+    """A member id that no record names (its erasure request aside) is unknown without building
+    identity: it may stay pending for ever without costing a build every night."""
+    layout = Layout(tmp_path)
+    write(layout.lake_partition("crm", "erasure_requests", DAY) / "part-0.parquet",
+          [{"member_id": m, "requested_at": datetime(2026, 3, 2, 8), "_source_file": "crm/erasure_requests.csv"}
+           for m in ("M000101", "M000102", "MNOBODY")])
+    write(layout.lake_partition("pos", "order_lines", DAY) / "part-0.parquet",
+          [{"order_id": "P1", "member_card": "M000102", "phone": None, "_source_file": "pos/till.csv"}])
+    event = {"message_id": "m1", "anonymous_id": "dev-a", "user_id": "M000101", "referrer_id": None,
+             "trait_phone": None, "trait_email": None, "_source_file": "app/events.jsonl"}
+    write(layout.lake_partition("app", "events", date(2026, 2, 1)) / "part-0.parquet", [event])
+    assert named_in_lake(layout, ["M000101", "M000102", "MNOBODY"]) == {"M000101", "M000102"}
+    assert named_in_lake(layout, ["MNOBODY"]) == set()
+    assert named_in_lake(layout, []) == set()

@@ -9,7 +9,7 @@ from dagster_dbt import DbtCliResource
 
 from pipelines.defs.ingest.assets import INGEST_ASSETS
 from pipelines.defs.resources import DELIVERY_DATES, LakeResource
-from pipelines.lib.privacy.erasure import erase_members, pending_requests
+from pipelines.lib.privacy.erasure import erase_members, named_in_lake, pending_requests
 from pipelines.lib.warehouse.dbt import IDENTITY_SELECTION, MANIFEST, build_vars, environment, night_env
 
 
@@ -17,12 +17,15 @@ from pipelines.lib.warehouse.dbt import IDENTITY_SELECTION, MANIFEST, build_vars
           pool="warehouse", kinds={"parquet", "duckdb"}, backfill_policy=dg.BackfillPolicy.multi_run(1))
 def erasures(context: dg.AssetExecutionContext, lake: LakeResource, dbt: DbtCliResource) -> dg.MaterializeResult:
     """Forgets members who asked: rewrites their lake and quarantine files (logged in
-    lake/_erasure_log.parquet). Who they are is tonight's identity resolution: when requests are
-    pending, the identity models alone are built as of tonight first (the night's build then
-    builds everything once, from the cleaned lake, and deletes them from its history tables)."""
+    lake/_erasure_log.parquet). Who they are is tonight's identity resolution: when a pending
+    request's member id is named by some lake record, the identity models alone are built as of
+    tonight first (the night's build then builds everything once, from the cleaned lake, and
+    deletes them from its history tables). A member id no record names is unknown without it: it
+    stays pending (their data may arrive later) without costing a build every night."""
     day = date.fromisoformat(context.partition_key)
     pending = pending_requests(lake.layout, day)
-    if pending:
+    named = named_in_lake(lake.layout, [member_id for member_id, _, _ in pending])
+    if named:
         db = lake.layout.warehouse
         db.parent.mkdir(parents=True, exist_ok=True)
         log = db.parent / "dbt" / f"identity-before-erasure-{day}.log"
@@ -36,4 +39,4 @@ def erasures(context: dg.AssetExecutionContext, lake: LakeResource, dbt: DbtCliR
     return dg.MaterializeResult(metadata={
         "requests": report.requests, "erased": report.erased, "unknown_members": report.unknown_members,
         "rows_removed": report.rows_removed, "files_rewritten": len(report.files_rewritten),
-        "identity_built_first": bool(pending)})
+        "identity_built_first": bool(named)})

@@ -95,7 +95,7 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: Lake
     if failure is None:
         # people erased tonight (or earlier) leave the history tables before anyone reads them
         night = date.fromisoformat(context.partition_key)
-        forgotten = forget_erased(lake.layout, night)
+        forgotten = forget_erased(lake.layout, night, lake.settings.compact_within_days)
         events = list(_with_figures(events, lake.layout, context.partition_key, forgotten))
         erased = any(forgotten.values()) or erased_on(lake.layout, night)
         record_state(lake.layout, state, [m for m in reused if not forgotten.get(m)],

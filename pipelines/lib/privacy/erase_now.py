@@ -90,7 +90,7 @@ def erase_member(settings: Settings, member_id: str) -> EraseOutcome:
         if done.returncode != 0:
             raise RuntimeError(f"the warehouse rebuild after the erasure failed: see {log}")
         # the request is logged under `night`: the file is rewritten as after a night's erasures
-        outcome.history_rows_removed = sum(forget_erased(layout, night).values())
+        outcome.history_rows_removed = sum(forget_erased(layout, night, compact_within_days=0).values())
     customers = [customer_id] if customer_id else []
     outcome.published_rewritten = redact_published(layout, customers, orders)
     if snapshot_path(layout).exists() and night is not None:

@@ -243,6 +243,23 @@ def _remove_found(con: duckdb.DuckDBPyConnection, layout: Layout,
     return removals
 
 
+def named_in_lake(layout: Layout, member_ids: list[str]) -> set[str]:
+    """The member ids among these that some lake record names (a field identifying a member id,
+    in the form identity reads it): only their requests need tonight's identity built first. A
+    member id no record names is unknown without it, however many nights it stays pending (the
+    erasure requests themselves identify nobody)."""
+    reads = [f'SELECT "{f.column}"::VARCHAR AS member_id FROM {_read(files)}'
+             for source in SOURCES.values() for entity in source.entities
+             if (files := sorted(layout.lake_entity(source.name, entity.name).glob("*/part-0.parquet")))
+             for f in entity.fields if f.identifies == "member_id"]
+    if not member_ids or not reads:
+        return set()
+    with duckdb.connect() as con:
+        return {m for (m,) in con.execute(f"""
+            SELECT DISTINCT member_id FROM ({" UNION ALL ".join(reads)})
+            WHERE member_id IN (SELECT unnest(?::VARCHAR[]))""", [member_ids]).fetchall()}
+
+
 def pending_requests(layout: Layout, run_date: date) -> list[tuple[str, object, bool]]:
     """Every erasure request delivered up to `run_date` and not applied yet (earlier ones are
     applied again by ingestion to each delivery it writes: `erase_again`)."""

@@ -5,8 +5,16 @@ history tables (traits per night, audience ledgers, identity changes and assignm
 keys) keep rows of earlier nights. The person's customer ids are: the one the erasure log
 recorded, those their identifiers had in the previous build (identity_assignments, by the
 hashes the log keeps), and every earlier id that flowed into these (identity_changes). Their
-rows are deleted here, after every night's build (`forget_erased`), and the file is rewritten
-(`storage.compact`) so the bytes go.
+rows are deleted here, after every night's build (`forget_erased`).
+
+Deleted rows keep their bytes in the DuckDB file's blocks, and a replaced table its old blocks,
+until the file is rewritten (`storage.compact`: every live table copied, about 75 s for the 3.5 GB
+warehouse of 10 M events). Nobody can query those bytes; a copy of the file still holds them. The
+rewrite is owed from the first night that left such bytes (table `compaction_owed`) and done on
+the first night that is `compact_within_days` (CDP_COMPACT_WITHIN_DAYS, default 7) or more later,
+so that a few requests a night do not rewrite the whole warehouse every night. The published
+files never hold them: the analyst snapshot is written afresh on an erasure night, and `cdp
+erase` rewrites the warehouse at once.
 """
 from __future__ import annotations
 
@@ -39,20 +47,45 @@ PSEUDONYMISED = {"restated_customer_days": "customer_id", "restated_customers": 
 # key column.
 CHANGE_LOGS = {"moved_records": "source"}
 ERASED = "erased"
+# One row while the file holds erased bytes: the first night that left them.
+COMPACTION_OWED = "compaction_owed"
 
 
-def forget_erased(layout: Layout, night: date) -> dict[str, int]:
-    """After a night's build: erased customers leave the history tables, and the file is rewritten
-    when a row went or someone was erased tonight (the tables the build replaced keep their old
-    blocks, with the person's bytes, until then). Returns the rows deleted (bookkeeping: overwritten)
-    per table."""
+def forget_erased(layout: Layout, night: date, compact_within_days: int = 0) -> dict[str, int]:
+    """After a night's build: erased customers leave the history tables. When a row went or someone
+    was erased tonight, the file owes a rewrite (the tables the build replaced keep their old
+    blocks, with the person's bytes, until then); it is rewritten once the oldest owed night is
+    `compact_within_days` old (0: tonight). Returns the rows deleted (bookkeeping: overwritten) per
+    table."""
     deleted = forget_history(layout.warehouse, layout.erasure_log)
     erased_tonight = erased_on(layout, night)
     if erased_tonight:
         deleted.update(forget_change_logs(layout.warehouse))
     if any(deleted.values()) or erased_tonight:
-        compact(layout.warehouse)
+        owe_compaction(layout.warehouse, night)
+    since = compaction_owed_since(layout.warehouse)
+    if since is not None and (night - since).days >= compact_within_days:
+        compact(layout.warehouse, leave_out=(COMPACTION_OWED,))
     return deleted
+
+
+def owe_compaction(db: Path, night: date) -> None:
+    """Record that the file holds erased bytes since `night` (the earliest such night is kept)."""
+    with duckdb.connect(str(db)) as con:
+        con.execute(f"CREATE TABLE IF NOT EXISTS {COMPACTION_OWED} (since DATE NOT NULL)")
+        con.execute(f"INSERT INTO {COMPACTION_OWED} SELECT ? WHERE NOT EXISTS (SELECT 1 FROM {COMPACTION_OWED})",
+                    [night])
+        con.execute(f"UPDATE {COMPACTION_OWED} SET since = least(since, ?)", [night])
+
+
+def compaction_owed_since(db: Path) -> date | None:
+    """The first night whose erased bytes the file still holds; None when it holds none."""
+    if not db.exists():
+        return None
+    with duckdb.connect(str(db), read_only=True) as con:
+        if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [COMPACTION_OWED]).fetchone()[0]:
+            return None
+        return con.execute(f"SELECT min(since) FROM {COMPACTION_OWED}").fetchone()[0]
 
 
 def forget_change_logs(db: Path) -> dict[str, int]:

@@ -26,9 +26,11 @@ from pipelines.settings import Settings
 DIGITS = 9
 _NUMBERS = ("DOUBLE", "FLOAT", "REAL", "DECIMAL")
 _SORT_KEYS = ("STRUCT", "TUPLE")
-# DuckDB-only bookkeeping of incremental nights and reuse (Spark rebuilds those tables instead).
+# DuckDB-only bookkeeping of incremental nights, reuse and the file's rewrite (Spark rebuilds
+# those tables instead, and its files are not DuckDB's).
 DUCKDB_ONLY = frozenset({"delivery_loads", "build_state", "table_builds", "restated_customer_days",
-                         "restated_customers", "moved_records", "restated_nodes", "record_customers_identifiers"})
+                         "restated_customers", "moved_records", "restated_nodes", "record_customers_identifiers",
+                         "compaction_owed"})
 # Bookkeeping of DuckDB's restated tables: digests of each customer's inputs (hashes, whose
 # function differs between engines), and in `customer_touchpoints` a row without a touch for a
 # customer whose touches all went (Spark, rebuilding, has no such row): the touches compare.
