@@ -7,7 +7,7 @@
     (a change log: macros/change_logs.sql), and `events` derives again the records logged since
     it last read the log instead of comparing every stored event's customer with
     `record_customers` (10 M with 10 M records at 10 M events, 5 s a night).
-    The log holds record ids: an erasure marks it "everything" (pipelines/lib/privacy/history.py). -#}
+    The log holds record ids: an erasure takes them out (pipelines/lib/privacy/history.py). -#}
 
 {% macro moved_records_log() -%}
 {{ this.schema }}.moved_records

@@ -42,10 +42,9 @@ HISTORY = {
 # build's rows could hand its number to the next build, which readers would then skip.
 PSEUDONYMISED = {"restated_customer_days": "customer_id", "restated_customers": "customer_id"}
 # Change logs that name records (macros/moved_records.sql), whose ids can be a person's (a CRM
-# record is its member id): on a night with erasures their entries go, and one "everything" entry
-# per model takes the next number, so that their readers derive everything once. Log -> its first
-# key column.
-CHANGE_LOGS = {"moved_records": "source"}
+# record is its member id): on a night with erasures their entries go (`forget_change_logs`). Log ->
+# (its key columns, the marker under which its readers record in `delivery_loads` how far they read).
+CHANGE_LOGS = {"moved_records": (("source", "record_id"), "moved_records")}
 ERASED = "erased"
 # One row while the file holds erased bytes: the first night that left them.
 COMPACTION_OWED = "compaction_owed"
@@ -89,19 +88,33 @@ def compaction_owed_since(db: Path) -> date | None:
 
 
 def forget_change_logs(db: Path) -> dict[str, int]:
-    """Replace each change log's entries by one "everything" entry per model; returns the entries
-    removed per log."""
+    """Take the records out of each change log. A model's entries that every reader has read go,
+    one entry without a record (`ERASED` keys) keeping its last number, so that the readers go on
+    from the next one; when a reader has not read them all (or none is known), one "everything"
+    entry takes the next number instead, and the readers derive everything once (a whole `events`
+    at 10 M events). Returns the entries removed per log."""
     if not db.exists():
         return {}
     removed = {}
     with duckdb.connect(str(db)) as con:
         tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-        for log, key in CHANGE_LOGS.items():
+        for log, (keys, marker) in CHANGE_LOGS.items():
             if log not in tables:
                 continue
-            con.execute(f"insert into {log} by name select model, max(seq) + 1 as seq from {log} "
-                        f"group by model having count({key}) > 0")
-            removed[log] = con.execute(f"delete from {log} where {key} is not null").fetchone()[0]
+            named = f"{keys[0]} is not null and {keys[0]} <> '{ERASED}'"
+            read = (f"(select min(try_cast(version as bigint)) from delivery_loads where source = '{marker}')"
+                    if "delivery_loads" in tables else "null")
+            con.execute(f"""
+                create or replace temp table log_ends as
+                select model, max(seq) as last, coalesce({read} >= max(seq), false) as all_read
+                from {log} group by model having count(*) filter (where {named}) > 0""")
+            removed[log] = con.execute(f"select count(*) from {log} where {named}").fetchone()[0]
+            con.execute(f"delete from {log} where {keys[0]} is not null "
+                        f"and model in (select model from log_ends)")
+            con.execute(f"""
+                insert into {log} (model, seq, {", ".join(keys)})
+                select model, if(all_read, last, last + 1), {", ".join(f"if(all_read, '{ERASED}', null)" for _ in keys)}
+                from log_ends""")
     return removed
 
 
