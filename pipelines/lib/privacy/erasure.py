@@ -248,11 +248,13 @@ def named_in_lake(layout: Layout, member_ids: list[str]) -> set[str]:
     in the form identity reads it): only their requests need tonight's identity built first. A
     member id no record names is unknown without it, however many nights it stays pending (the
     erasure requests themselves identify nobody)."""
+    if not member_ids:
+        return set()
     reads = [f'SELECT "{f.column}"::VARCHAR AS member_id FROM {_read(files)}'
              for source in SOURCES.values() for entity in source.entities
              if (files := sorted(layout.lake_entity(source.name, entity.name).glob("*/part-0.parquet")))
              for f in entity.fields if f.identifies == "member_id"]
-    if not member_ids or not reads:
+    if not reads:
         return set()
     with duckdb.connect() as con:
         return {m for (m,) in con.execute(f"""
