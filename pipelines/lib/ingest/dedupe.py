@@ -7,6 +7,12 @@ is a duplicate, and so is an older or equal version of a versioned key.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+
 from pipelines.lib.ingest.spec import Entity
 
 
@@ -42,3 +48,53 @@ FROM (
     row_number() OVER (PARTITION BY _reject_reason IS NULL, {keys} ORDER BY {order}) AS _rank
   FROM {parsed}
 ) r"""
+
+
+class EarlierKeys:
+    """The keys (and versions) of one entity's lake partitions within its dedupe lookback, kept
+    in the run's DuckDB from night to night (table `earlier_<entity>`, one row per key and
+    night): a night reads the partitions the run did not write itself (the first night's
+    lookback) and adds its own once final. Reading every lookback partition again each night
+    cost a backfill 7 (or 30) Parquet reads per entity and night."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, entity: Entity, partition: Callable[[date], Path],
+                 typed_like: str):
+        """`partition`: a night's lake file; `typed_like`: a relation with the lake's column types."""
+        self.con, self.entity, self.partition, self.typed_like = con, entity, partition, typed_like
+        self.table = f"earlier_{entity.name}"
+        self.columns = list(dict.fromkeys([*entity.natural_key, *([entity.version] if entity.version else [])]))
+        self.held: set[date] = set()
+        self.created = False
+
+    def relation(self, day: date) -> str | None:
+        """The keys of the lookback before `day`, as a SQL relation (None: no lookback)."""
+        lookback = self.entity.dedupe_lookback_days
+        if not lookback:
+            return None
+        start = day - timedelta(days=lookback)
+        for night in (start + timedelta(days=i) for i in range(lookback)):
+            if night not in self.held:
+                self.add(night)
+        self.con.execute(f"DELETE FROM {self.table} WHERE _night < ?", [start])
+        self.held = {night for night in self.held if night >= start}
+        cols = ", ".join(f'"{c}"' for c in self.columns)
+        return f"(SELECT {cols} FROM {self.table} WHERE _night >= DATE '{start}' AND _night < DATE '{day}')"
+
+    def add(self, night: date) -> None:
+        """The night's final lake partition (none: no keys), replacing what was held for it."""
+        if not self.entity.dedupe_lookback_days:
+            return
+        path = self.partition(night)
+        if not self.created:
+            cols = ", ".join(f'"{c}"' for c in self.columns)
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {self.table} AS "
+                             f"SELECT CAST(NULL AS DATE) AS _night, {cols} FROM {self.typed_like} LIMIT 0")
+            self.created = True
+        self.con.execute(f"DELETE FROM {self.table} WHERE _night = ?", [night])
+        self.held.add(night)
+        if not path.exists():
+            return
+        # a partition written before a key column existed (schema evolution) reads it as NULL
+        present = {r[0] for r in self.con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()}
+        cols = ", ".join(f'"{c}"' if c in present else f'NULL AS "{c}"' for c in self.columns)
+        self.con.execute(f"INSERT INTO {self.table} SELECT DATE '{night}', {cols} FROM read_parquet(?)", [str(path)])

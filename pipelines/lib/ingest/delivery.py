@@ -10,16 +10,17 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from functools import partial
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.lib.ingest.dedupe import fate_sql
+from pipelines.lib.ingest.dedupe import EarlierKeys, fate_sql
 from pipelines.lib.ingest.files import AcceptedFile, check_shape, lines_schema
-from pipelines.lib.ingest.ingest_log import prior_files, write_log
+from pipelines.lib.ingest.ingest_log import SourceLog
 from pipelines.lib.ingest.parse_sql import compile_entity
 from pipelines.lib.ingest.reading import RefusedFile, count_records, detect_encoding, file_sha256
 from pipelines.lib.ingest.report import DeliveryReport, FileReport
@@ -49,14 +50,29 @@ def connect(layout: Layout, memory_limit: str = "4GB", threads: int = 2,
     return con
 
 
+class SourceRun:
+    """What a run of one source's nights keeps from night to night: one DuckDB (opening one
+    costs more than parsing a small delivery), the source's ingest log, and each entity's keys
+    within its dedupe lookback."""
+
+    def __init__(self, layout: Layout, source: Source, con: duckdb.DuckDBPyConnection):
+        self.con, self.log = con, SourceLog(layout, source.name)
+        self.earlier = {e.name: EarlierKeys(con, e, partial(_lake_file, layout, source.name, e.name), f"parsed_{e.name}")
+                        for e in source.entities}
+
+
+def _lake_file(layout: Layout, source: str, entity: str, night: date) -> Path:
+    return layout.lake_partition(source, entity, night) / "part-0.parquet"
+
+
 class DeliveryIngestor:
     """Holds the night's state while files are parsed into one in-memory table per entity."""
 
-    def __init__(self, layout: Layout, source: Source, day: date, con: duckdb.DuckDBPyConnection):
-        self.layout, self.source, self.day, self.con = layout, source, day, con
+    def __init__(self, layout: Layout, source: Source, day: date, run: SourceRun):
+        self.layout, self.source, self.day, self.run, self.con = layout, source, day, run, run.con
         self.files: list[FileReport] = []
         self.refused_paths: list[Path] = []
-        self.prior = prior_files(layout, source.name, day)
+        self.prior = run.log.prior_files(day)
         self.sql = {e.name: compile_entity(source, e, day) for e in source.entities}
         self.accepted: dict[str, list[AcceptedFile]] = {e.name: [] for e in source.entities}
 
@@ -156,24 +172,6 @@ class DeliveryIngestor:
         self.files.append(report)
         self.refused_paths.append(self.layout.data_dir / report.file)
 
-    def _prior_relation(self, entity: Entity) -> str | None:
-        """Earlier lake partitions within the entity's dedupe lookback, as a SQL relation."""
-        paths = []
-        for back in range(1, entity.dedupe_lookback_days + 1):
-            part = self.layout.lake_partition(self.source.name, entity.name, self.day - timedelta(days=back))
-            if (part / "part-0.parquet").exists():
-                paths.append(str(part / "part-0.parquet"))
-        if not paths:
-            return None
-        # Partitions written before a key column existed (schema evolution) read it as NULL.
-        present = {r[0] for r in self.con.execute(
-            "DESCRIBE SELECT * FROM read_parquet(?, union_by_name = true)", [paths]).fetchall()}
-        cols = ", ".join(f'"{c}"' if c in present else f'NULL AS "{c}"'
-                         for c in (*entity.natural_key, *([entity.version] if entity.version else [])))
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE prior_{entity.name} AS SELECT DISTINCT {cols} "
-                         f"FROM read_parquet(?, union_by_name = true)", [paths])
-        return f"prior_{entity.name}"
-
     def finish(self) -> DeliveryReport:
         """Decide every row's fate, write lake and quarantine partitions, reconcile per file."""
         staging = self.layout.staging / f"{self.source.name}-{self.day}-{os.getpid()}"
@@ -184,7 +182,7 @@ class DeliveryIngestor:
         for e in self.source.entities:
             self._parse(e)
             # nothing parsed (no delivery tonight): no earlier keys to read
-            prior = self._prior_relation(e) if self.accepted[e.name] else None
+            prior = self.run.earlier[e.name].relation(self.day) if self.accepted[e.name] else None
             self.con.execute(f"CREATE OR REPLACE TABLE fate_{e.name} AS {fate_sql(e, f'parsed_{e.name}', prior)}")
             staged[e.name] = staging / e.name / "part-0.parquet"
             staged[e.name].parent.mkdir(parents=True)
@@ -203,9 +201,10 @@ class DeliveryIngestor:
             target = self.layout.lake_partition(self.source.name, name, self.day)
             target.mkdir(parents=True, exist_ok=True)
             os.replace(path, target / "part-0.parquet")
+            self.run.earlier[name].add(self.day)
         report = DeliveryReport(self.source.name, self.day, self.files, rows_per_entity, rows_erased_again=erased_again)
         self._write_quarantine(staging, report)
-        write_log(self.layout, report)
+        self.run.log.write(report)
         shutil.rmtree(staging, ignore_errors=True)
         return report
 
@@ -260,9 +259,11 @@ def ingest_deliveries(layout: Layout, source: Source, days: list[date], memory_l
     the ones before it); returns what happened to every file. One DuckDB for all of them: opening
     one costs more than parsing a small delivery."""
     con = connect(layout, memory_limit, threads, spill)
+    run = SourceRun(layout, source, con)
     try:
-        return [_ingest(layout, source, day, con) for day in days]
+        return [_ingest(layout, source, day, run) for day in days]
     finally:
+        run.log.fold()
         con.close()
 
 
@@ -273,8 +274,8 @@ def ingest_delivery(layout: Layout, source: Source, day: date, memory_limit: str
     return report
 
 
-def _ingest(layout: Layout, source: Source, day: date, con: duckdb.DuckDBPyConnection) -> DeliveryReport:
-    ingestor = DeliveryIngestor(layout, source, day, con)
+def _ingest(layout: Layout, source: Source, day: date, run: SourceRun) -> DeliveryReport:
+    ingestor = DeliveryIngestor(layout, source, day, run)
     folder = layout.delivery(source.name, day)
     for path in sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []:
         ingestor.add_file(path)

@@ -22,10 +22,14 @@ def lines_schema(entity: Entity) -> pa.Schema:
 
 
 def check_shape(source: Source, entity: Entity, path: Path) -> str:
-    """The file's encoding; refuses files whose shape is not the contract's, before any row is read."""
+    """The file's encoding; refuses files whose shape is not the contract's, before any row is read.
+
+    A source with one encoding has nothing to choose: its text is checked as it is parsed (a
+    file that is not that encoding is refused then, `reading._text_blocks`). Choosing among
+    several (the tills' GB18030) decodes the whole file first."""
     if entity.format == "jsonl":
         return "utf-8"
-    encoding = detect_encoding(path, source.encodings)
+    encoding = source.encodings[0] if len(source.encodings) == 1 else detect_encoding(path, source.encodings)
     header = csv_header(path, encoding)
     missing = [f.source for f in entity.fields if f.source not in header and f.source not in entity.optional_columns]
     if missing:

@@ -41,10 +41,10 @@ def open_bytes(path: Path) -> BinaryIO:
     return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
 
 
-def _chunks(path: Path) -> Iterator[bytes]:
+def _chunks(path: Path, size: int = CHUNK_BYTES) -> Iterator[bytes]:
     try:
         with open_bytes(path) as f:
-            while block := f.read(CHUNK_BYTES):
+            while block := f.read(size):
                 yield block
     except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError; a damaged block is zlib's
         raise RefusedFile(f"cannot decompress: {exc}") from exc
@@ -122,27 +122,38 @@ def jsonl_batches(path: Path) -> Iterator[pa.Table]:
         yield _line_batch(lines, line_no, problems)
 
 
-def _text_lines(path: Path, encoding: str) -> Iterator[str]:
+def _text_lines(path: Path, encoding: str, chunk: int = CHUNK_BYTES) -> Iterator[str]:
     """Decoded physical lines, without their line endings."""
-    return itertools.chain.from_iterable(_text_blocks(path, encoding))
+    return itertools.chain.from_iterable(_text_blocks(path, encoding, chunk))
 
 
-def _text_blocks(path: Path, encoding: str) -> Iterator[list[str]]:
-    """`_text_lines` a chunk at a time."""
+def _text_blocks(path: Path, encoding: str, chunk: int = CHUNK_BYTES) -> Iterator[list[str]]:
+    """`_text_lines` a chunk at a time. Text that is not `encoding` refuses the file, naming the
+    first line that is not: the file was checked as it is read, not in a pass of its own."""
     decoder = codecs.getincrementaldecoder(encoding)()
     carry = ""
-    for block in _chunks(path):
-        text = carry + decoder.decode(block)
+    lines_before = 0
+    for block in _chunks(path, chunk):
+        try:
+            text = carry + decoder.decode(block)
+        except UnicodeDecodeError as exc:
+            line = lines_before + 1 + block[:max(exc.start, 0)].count(b"\n")
+            raise RefusedFile(f"text is not valid {encoding} (line {line})") from exc
         lines = text.split("\n")
         carry = lines.pop()
+        lines_before += len(lines)
         yield [line.rstrip("\r") for line in lines] if "\r" in text else lines
-    tail = carry + decoder.decode(b"", final=True)
+    try:
+        tail = carry + decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise RefusedFile(f"text is not valid {encoding} (line {lines_before + 1}: cut inside a character)") from exc
     if tail:
         yield [tail.rstrip("\r")]
 
 
 def csv_header(path: Path, encoding: str) -> list[str]:
-    for line in _text_lines(path, encoding):
+    """The header's column names: the first line, read without reading the file."""
+    for line in _text_lines(path, encoding, chunk=64 * 1024):
         return [h.strip() for h in next(csv.reader([line]))]
     return []
 

@@ -63,6 +63,43 @@ def test_a_gb18030_till_export_is_decoded_and_its_chinese_text_kept(landing):
     assert line["ordered_at"].isoformat() == "2026-03-02T02:00:00"  # store-local Beijing time -> UTC
 
 
+SERVICE_HEADER = "ticket_id,member_id,phone,email,unionid,channel,category,created_at,resolved_at,satisfaction\n"
+
+
+def _ticket(i: int) -> str:
+    return f"T{i},M{i},,,,wecom,refund,2026-03-02 10:00:00,,5\n"
+
+
+def test_a_csv_that_is_not_its_sources_encoding_is_refused_naming_the_line(landing):
+    """A single-encoding source checks the text as it parses it (no pass of its own): a bad byte
+    far into a gzipped file, past the first batch, still refuses the whole file, names its line,
+    and the night's other files land."""
+    from pipelines.lib.ingest.reading import CSV_BATCH_ROWS
+
+    rows = [_ticket(i) for i in range(CSV_BATCH_ROWS + 500)]
+    bad_line = CSV_BATCH_ROWS + 200                      # physical line: the header is line 1
+    rows[bad_line - 2] = rows[bad_line - 2].replace("refund", "r\xe9fund")
+    body = (SERVICE_HEADER + "".join(rows)).encode("utf-8").replace("r\xc3\xa9fund".encode("latin-1"), b"r\xe9fund")
+    landing.write("service", "a-latin1.csv.gz", body)    # gzipped by `write`
+    landing.write("service", "b-good.csv", SERVICE_HEADER + "T-ok,M1,,,,wecom,refund,2026-03-02 10:00:00,,4\n")
+    report = landing.ingest("service")
+    [refused] = report.refused
+    assert refused.file.endswith("a-latin1.csv.gz")
+    assert refused.reason == f"text is not valid utf-8 (line {bad_line})"
+    assert (refused.rows_read, refused.rows_quarantined, refused.rows_in_lake) == (len(rows), len(rows), 0)
+    assert [r["ticket_id"] for r in landing.lake("service", "tickets")] == ["T-ok"]
+    assert (landing.layout.quarantine_partition("service", DAY) / "files" / "a-latin1.csv.gz").exists()
+
+
+def test_a_csv_header_that_is_not_its_sources_encoding_is_refused_before_any_row(landing):
+    landing.write("service", "tickets.csv", SERVICE_HEADER.replace("channel", "canal\xe9").encode("latin-1")
+                  + _ticket(1).encode())
+    report = landing.ingest("service")
+    [refused] = report.refused
+    assert refused.reason == "text is not valid utf-8 (line 1)"
+    assert landing.lake("service", "tickets") == []
+
+
 def test_a_zero_byte_file_is_logged_as_empty_and_nothing_fails(landing):
     landing.write("service", "tickets.csv", b"")
     report = landing.ingest("service")

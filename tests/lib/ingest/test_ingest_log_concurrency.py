@@ -24,7 +24,7 @@ def _fragment(day: date):
 def _fold_nights(data_dir: str) -> None:
     layout = Layout(Path(data_dir))
     for day in (date(2026, 1, 1) + timedelta(days=i) for i in range(NIGHTS)):
-        _fold_in(layout, "app", day, _fragment(day))
+        _fold_in(layout, "app", {day: _fragment(day)})
 
 
 def test_a_reader_never_sees_a_half_replaced_log(tmp_path):

@@ -102,3 +102,60 @@ def test_nights_ingested_in_one_go_equal_nights_ingested_one_by_one(landing, tmp
         rows = [duckdb.sql(f"SELECT * EXCLUDE (_ingested_at) FROM read_parquet('{root}/{store}.parquet') "
                            f"ORDER BY ALL").fetchall() for root in (landing.layout.data_dir, alone.layout.data_dir)]
         assert rows[0] == rows[1] and rows[0], store
+
+
+def test_a_run_of_nights_keeps_the_lookback_sliding_as_night_by_night_ingestion_does(landing, tmp_path):
+    """A run keeps each entity's earlier keys from night to night (`dedupe.EarlierKeys`) instead of
+    reading its lookback's partitions again: an event sent again within the app's 7-night
+    lookback is a duplicate, one sent again 8 nights later lands again, exactly as when each
+    night is ingested on its own; and the run's ingest log, folded in once, is the same log."""
+    import duckdb
+
+    from pipelines.lib.ingest.delivery import ingest_deliveries
+    from pipelines.lib.ingest.ingest_log import read_log
+    from pipelines.lib.ingest.sources import SOURCES
+    from tests.lib.conftest import Landing
+
+    days = [DAY + timedelta(days=i) for i in range(11)]
+    alone = Landing(tmp_path / "alone")
+    for land in (landing, alone):
+        for i, day in enumerate(days):
+            resent = [segment_event("early", ts=f"{DAY}T10:00:00+08:00")] if i in (0, 3, 8) else []
+            land.write_jsonl("app", "e.jsonl", [segment_event(f"n{i}", ts=f"{day}T10:00:00+08:00")] + resent, day=day)
+    reports = ingest_deliveries(landing.layout, SOURCES["app"], days[:6]) + \
+        ingest_deliveries(landing.layout, SOURCES["app"], days[6:])
+    singles = [alone.ingest("app", day) for day in days]
+    assert [(r.total("rows_in_lake"), r.total("rows_deduplicated")) for r in reports] == \
+        [(r.total("rows_in_lake"), r.total("rows_deduplicated")) for r in singles]
+    # night 3 is within 7 nights of night 0: a duplicate; night 8 is 8 nights after it: lands again
+    assert [r.total("rows_deduplicated") for r in reports] == [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]
+    assert [r.total("rows_in_lake") for r in reports][8] == 2
+
+    def log(land):
+        return duckdb.connect().execute("SELECT * EXCLUDE (ingested_at) FROM read_parquet(?) ORDER BY ALL",
+                                        [str(land.layout.ingest_log)]).fetchall()
+    assert log(landing) == log(alone) and len(log(landing)) == 11
+    assert read_log(landing.layout).num_rows == 11
+
+
+def test_a_run_that_fails_on_a_night_keeps_the_nights_before_it_in_the_log(landing):
+    """The log is folded in once per run, also when a night fails: the nights before it are in
+    the lake, and the log says what they hold."""
+    import pytest
+
+    from pipelines.lib.ingest.delivery import ingest_deliveries
+    from pipelines.lib.ingest.ingest_log import read_log
+    from pipelines.lib.ingest.sources import SOURCES
+
+    days = [DAY + timedelta(days=i) for i in range(3)]
+    for day in days:
+        landing.write_jsonl("app", "e.jsonl", [segment_event(f"m-{day}")], day=day)
+    # a file where the second night's lake partition folder belongs: that night cannot be written
+    blocker = landing.layout.lake_partition("app", "events", days[1])
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("not a folder")
+    with pytest.raises(OSError):
+        ingest_deliveries(landing.layout, SOURCES["app"], days)
+    logged = read_log(landing.layout).to_pylist()
+    assert [(r["delivery_date"], r["status"], r["rows_in_lake"]) for r in logged] == [(days[0], "ingested", 1)]
+    assert [r["message_id"] for r in landing.lake("app", "events", days[0])] == [f"m-{days[0]}"]
