@@ -49,10 +49,11 @@ class AcceptedFile:
         tables = (jsonl_batches(self.path) if entity.format == "jsonl" else
                   csv_batches(self.path, self.report.encoding, [f.source for f in entity.fields]))
         r = self.report
+        lineage = {"_file_order": pa.scalar(self.order, pa.int64()), "_source_file": pa.scalar(r.file, pa.string()),
+                   "_file_sha256": pa.scalar(r.file_sha256, pa.string()),
+                   "_ingested_at": pa.scalar(r.ingested_at, pa.timestamp("us"))}
         for table in tables:
             n = table.num_rows
-            table = table.add_column(0, "_ingested_at", pa.array([r.ingested_at] * n, pa.timestamp("us"))) \
-                .add_column(0, "_file_sha256", pa.array([r.file_sha256] * n, pa.string())) \
-                .add_column(0, "_source_file", pa.array([r.file] * n, pa.string())) \
-                .add_column(0, "_file_order", pa.array([self.order] * n, pa.int64()))
+            for i, (name, value) in enumerate(lineage.items()):
+                table = table.add_column(i, name, pa.repeat(value, n))
             yield from table.cast(schema).to_batches()
