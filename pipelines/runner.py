@@ -5,6 +5,7 @@ where a `dagster asset materialize` per night would pay start-up every time.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import signal
@@ -50,6 +51,16 @@ class NightResult:
         return " ".join(parts)
 
 
+@functools.cache
+def resolved_job(name: str):
+    """A job of the code location, resolved once per process: loading the definitions folder again
+    cost 0.5 s a run, and a backfill's ingestion workers run dozens (the definitions read the
+    environment once, when first imported: `pipelines/defs/resources.py`)."""
+    from pipelines.definitions import defs
+
+    return defs().resolve_job_def(name)
+
+
 def run_night(day: date, settings: Settings, instance=None, build: bool = True,
               full_refresh: bool = False) -> NightResult:
     """One night in this process; never raises for a failed step or gate, reports it instead.
@@ -60,13 +71,11 @@ def run_night(day: date, settings: Settings, instance=None, build: bool = True,
     """
     import dagster as dg
 
-    from pipelines.definitions import defs
     from pipelines.defs.resources import LakeResource
     from pipelines.lib.warehouse.dbt import FULL_REFRESH_TAG
 
     instance = instance or dg.DagsterInstance.get()
-    job = defs().resolve_job_def("nightly" if build else "ingest")
-    result = job.execute_in_process(
+    result = resolved_job("nightly" if build else "ingest").execute_in_process(
         partition_key=day.isoformat(), instance=instance, raise_on_error=False,
         resources={"lake": LakeResource.from_settings(settings)},
         tags={"cdp/trigger": "cli", **({FULL_REFRESH_TAG: "true"} if full_refresh else {})},
@@ -135,14 +144,13 @@ def _ingest_range(days: list[date], settings: Settings, instance, sources: list[
     import dagster as dg
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-    from pipelines.definitions import defs
     from pipelines.defs.resources import LakeResource
 
     selection = None
     if sources:
         selection = [dg.AssetKey(["lake", s]) for s in sources] + \
             ([dg.AssetKey(["raw", "landing_zone"])] if landing_zone else [])
-    result = defs().resolve_job_def("ingest").execute_in_process(
+    result = resolved_job("ingest").execute_in_process(
         instance=instance, raise_on_error=False, asset_selection=selection,
         resources={"lake": LakeResource.from_settings(settings)} if resources else None,
         tags={"cdp/trigger": "cli", ASSET_PARTITION_RANGE_START_TAG: days[0].isoformat(),
