@@ -98,7 +98,7 @@ def main() -> int:
         db.parent.mkdir(parents=True)
         data = write_warehouse(db, opts.conversions)
         target = work / "dbt"
-        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        env = dict(os.environ)
         busy = _busy_cpu_s()
         run = measure([str(DBT), "run", "--select", *MODELS, "--project-dir", str(PROJECT_DIR),
                        "--profiles-dir", str(PROJECT_DIR), "--target-path", str(target),

@@ -121,7 +121,7 @@ def main() -> int:
     with scratch("identity", opts.keep) as work:
         db = work / "warehouse" / "cdp.duckdb"
         db.parent.mkdir(parents=True)
-        env = {**os.environ, "CDP_AS_OF_DATE": "2026-01-05", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        env = {**os.environ, "CDP_AS_OF_DATE": "2026-01-05"}
         dbt_args = ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR), "--target-path",
                     str(work / "dbt"), "--vars", json.dumps({"data_dir": str(work)})]
         graph = build_graph(db, opts.people, records_per_person=6.7)

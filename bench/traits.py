@@ -228,7 +228,7 @@ def main() -> int:
     with scratch("traits", opts.keep) as work:
         db = work / "warehouse" / "cdp.duckdb"
         db.parent.mkdir(parents=True)
-        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        env = dict(os.environ)
         # Each step in a process of its own: on Linux a child's peak RSS starts at its parent's at the fork.
         busy = _busy_cpu_s()
         gen = measure([sys.executable, "-c", "import sys; from pathlib import Path; from bench.traits import build; "

@@ -30,7 +30,7 @@ def dbt_build(data_dir: Path, run_date: str, project_dir: Path = PROJECT_DIR, se
          "--vars", json.dumps({"data_dir": str(data_dir), **(extra_vars or {})}),
          *(["--select", *select] if select else [])],
         cwd=project_dir, capture_output=True, text=True,
-        env={**os.environ, "CDP_AS_OF_DATE": run_date, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+        env={**os.environ, "CDP_AS_OF_DATE": run_date})
     assert (done.returncode != 0) == expect_failure, done.stdout[-4000:] + done.stderr[-2000:]
     return done.stdout
 

@@ -28,7 +28,7 @@ def test_dbt_runs_with_the_configured_memory_limit_threads_and_spill_directory(t
          "--vars", night, "--output", "json", "--log-format", "json",
          "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
          "--target-path", str(tmp_path / "target")],
-        cwd=PROJECT_DIR, capture_output=True, text=True, env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+        cwd=PROJECT_DIR, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:]
     shown = next(json.loads(line)["data"]["preview"] for line in done.stdout.splitlines()
                  if '"preview"' in line)

@@ -85,8 +85,7 @@ def erase_member(settings: Settings, member_id: str) -> EraseOutcome:
                                    "--profiles-dir", str(PROJECT_DIR), "--target-path",
                                    str(layout.warehouse.parent / "dbt")],
                                   cwd=PROJECT_DIR, stdout=out, stderr=subprocess.STDOUT,
-                                  env={**os.environ, **night_env(settings, night),
-                                       "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+                                  env={**os.environ, **night_env(settings, night)})
         if done.returncode != 0:
             raise RuntimeError(f"the warehouse rebuild after the erasure failed: see {log}")
         # the request is logged under `night`: the file is rewritten as after a night's erasures

@@ -93,10 +93,9 @@ def ensure_manifest() -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         compile_project(PROJECT_DIR)
         if not MANIFEST.exists() or MANIFEST.stat().st_mtime < _newest_source_mtime():
-            env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
             done = subprocess.run(
                 [str(DBT), "parse", "--quiet", "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)],
-                cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+                cwd=PROJECT_DIR, capture_output=True, text=True)
             if done.returncode != 0:
                 raise RuntimeError(f"dbt parse failed:\n{done.stdout}\n{done.stderr}")
     return MANIFEST

@@ -60,7 +60,7 @@ def build_on_spark(settings: Settings, run_date: date | str, tests: bool = True)
          "--profiles-dir", str(PROJECT_DIR), "--target-path", str(out / "dbt"), "--vars", json.dumps(night),
          *([] if tests else ["--exclude-resource-type", "test"])],
         cwd=PROJECT_DIR, capture_output=True, text=True,
-        env={**os.environ, **night_env(settings, run_date), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+        env={**os.environ, **night_env(settings, run_date)})
     (out / f"dbt-{run_date}.log").write_text(done.stdout + done.stderr)
     return done
 

@@ -74,7 +74,7 @@ def full_refresh_differences(settings: Settings) -> tuple[date, list[Difference]
              "--project-dir", str(PROJECT_DIR),
              "--profiles-dir", str(PROJECT_DIR), "--target-path", str(scratch / "dbt")],
             cwd=PROJECT_DIR, capture_output=True, text=True,
-            env={**os.environ, **night_env(settings, night), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"})
+            env={**os.environ, **night_env(settings, night)})
         if done.returncode != 0:
             raise RuntimeError(f"the full-refresh rebuild failed:\n{done.stdout[-4000:]}")
         nodes = json.loads((scratch / "dbt" / "manifest.json").read_text())["nodes"]
