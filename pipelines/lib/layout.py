@@ -60,6 +60,10 @@ class Layout:
     def lake_partition(self, source: str, entity: str, day: date) -> Path:
         return self.lake_entity(source, entity) / f"delivery_date={day.isoformat()}"
 
+    def lake_file(self, source: str, entity: str, day: date) -> Path:
+        """A night's lake partition holds one file."""
+        return self.lake_partition(source, entity, day) / "part-0.parquet"
+
     def quarantine_partition(self, source: str, day: date) -> Path:
         return self.data_dir / "quarantine" / source / f"delivery_date={day.isoformat()}"
 

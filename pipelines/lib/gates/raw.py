@@ -114,15 +114,11 @@ def _columns(expectations: list) -> set[str]:
     return {c for e in expectations for c in (getattr(e, "column_list", None) or [e.column])}
 
 
-def _partition(layout: Layout, source: Source, entity: Entity, day: date):
-    return layout.lake_partition(source.name, entity.name, day) / "part-0.parquet"
-
-
 def _entity_contract(layout: Layout, source: Source, entity: Entity, days: list[date]) -> tuple[int, dict]:
     """Expectations checked, and failures per night, of `entity`'s partitions of `days`: the schema
     once per distinct column list, values in one frame of every night's columns they need."""
     failures: dict[date, list[str]] = {}
-    parts = {day: _partition(layout, source, entity, day) for day in days}
+    parts = {day: layout.lake_file(source.name, entity.name, day) for day in days}
     for day, part in parts.items():
         if not part.exists():
             failures[day] = [f"{part} is missing"]

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from functools import partial
 from datetime import date, datetime, timezone
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -57,12 +57,8 @@ class SourceRun:
 
     def __init__(self, layout: Layout, source: Source, con: duckdb.DuckDBPyConnection):
         self.con, self.log = con, SourceLog(layout, source.name)
-        self.earlier = {e.name: EarlierKeys(con, e, partial(_lake_file, layout, source.name, e.name), f"parsed_{e.name}")
+        self.earlier = {e.name: EarlierKeys(con, e, partial(layout.lake_file, source.name, e.name), f"parsed_{e.name}")
                         for e in source.entities}
-
-
-def _lake_file(layout: Layout, source: str, entity: str, night: date) -> Path:
-    return layout.lake_partition(source, entity, night) / "part-0.parquet"
 
 
 class DeliveryIngestor:
@@ -198,9 +194,9 @@ class DeliveryIngestor:
         erased_again = erase_again(self.layout, self.source.name, self.day,
                                    {name: path for name, path in staged.items() if rows_per_entity[name]})
         for name, path in staged.items():
-            target = self.layout.lake_partition(self.source.name, name, self.day)
-            target.mkdir(parents=True, exist_ok=True)
-            os.replace(path, target / "part-0.parquet")
+            target = self.layout.lake_file(self.source.name, name, self.day)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
             self.run.earlier[name].add(self.day)
         report = DeliveryReport(self.source.name, self.day, self.files, rows_per_entity, rows_erased_again=erased_again)
         self._write_quarantine(staging, report)

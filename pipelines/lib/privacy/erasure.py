@@ -330,7 +330,7 @@ def erase_again(layout: Layout, source: str, day: date, staged: dict[str, Path])
         for entity in SOURCES[source].entities:
             if entity.name in staged:
                 _find_in_lake(con, entity, [staged[entity.name]])
-                lake_files[str(staged[entity.name])] = layout.lake_partition(source, entity.name, day) / "part-0.parquet"
+                lake_files[str(staged[entity.name])] = layout.lake_file(source, entity.name, day)
         removal = _remove_found(con, layout, recorded_as=lake_files).get(None, _Removal())
         if source == "crm" and "erasure_requests" in staged:
             _hash_applied_requests(con, layout, [staged["erasure_requests"]])
