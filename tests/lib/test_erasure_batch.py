@@ -124,3 +124,43 @@ def test_only_member_ids_some_lake_record_names_need_identity_first(tmp_path):
     assert named_in_lake(layout, ["M000101", "M000102", "MNOBODY"]) == {"M000101", "M000102"}
     assert named_in_lake(layout, ["MNOBODY"]) == set()
     assert named_in_lake(layout, []) == set()
+
+
+def test_a_long_known_member_leaves_every_snapshot_each_rewritten_once(tmp_path):
+    """A member in every nightly CRM snapshot: each snapshot file is rewritten (by the rewrite's
+    workers, one per DuckDB thread) without them and with everyone else."""
+    layout = Layout(tmp_path)
+    days = [date(2026, 3, d) for d in range(1, 13)]
+    for day in days:
+        write(layout.lake_file("crm", "members", day), [
+            {"member_id": f"M{n:06d}", "phone": f"+86137{n:08d}", "email": None, "_source_file": f"crm/{day}.csv"}
+            for n in range(1, 6)])
+
+    report = erase_members(layout, DAY, [("M000003", datetime(2026, 3, 12, 8), False)])
+
+    assert (report.erased, report.rows_removed, len(report.files_rewritten)) == (1, 12, 12)
+    for day in days:
+        assert [r[0] for r in rows_of(layout.lake_file("crm", "members", day))] == [
+            "M000001", "M000002", "M000004", "M000005"]
+    assert not list(tmp_path.rglob("*.erasing"))
+
+
+def test_a_rewrite_that_fails_stops_the_erasure_before_it_is_logged(tmp_path):
+    """One file cannot be rewritten (its staging name is taken by a folder): the error reaches
+    the caller and the request is not logged, so it stays pending for the next night."""
+    layout = Layout(tmp_path)
+    days = [date(2026, 3, d) for d in range(1, 5)]
+    for day in days:
+        write(layout.lake_file("crm", "members", day), [
+            {"member_id": "M000001", "phone": "+8613700000001", "email": None, "_source_file": f"crm/{day}.csv"}])
+    blocked = layout.lake_file("crm", "members", days[2])
+    blocked.with_name(blocked.name + ".erasing").mkdir()
+
+    try:
+        erase_members(layout, DAY, [("M000001", datetime(2026, 3, 4, 8), False)])
+    except duckdb.Error as error:
+        assert "erasing" in str(error)
+    else:
+        raise AssertionError("the failed rewrite was not reported")
+    assert not layout.erasure_log.exists()
+    assert [r[0] for r in rows_of(blocked)] == ["M000001"]

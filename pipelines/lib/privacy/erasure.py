@@ -19,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -139,7 +140,8 @@ def _start(con: duckdb.DuckDBPyConnection) -> None:
     """Table `erased_rows`: every row to remove, by file and row number, and the request it
     answers (the first, when a row holds identifiers of two requests: counted once)."""
     con.execute("SET enable_progress_bar = false")
-    con.execute("CREATE OR REPLACE TEMP TABLE erased_rows (store VARCHAR, filename VARCHAR, "
+    # not TEMP: the rewrite's workers (`_remove_found`) read it through their own cursors
+    con.execute("CREATE OR REPLACE TABLE erased_rows (store VARCHAR, filename VARCHAR, "
                 "row_number BIGINT, source_file VARCHAR, request VARCHAR)")
 
 
@@ -232,14 +234,28 @@ def _remove_found(con: duckdb.DuckDBPyConnection, layout: Layout,
         if logged not in removal.files:
             removal.files.append(logged)
         removal.by_file[(store, source_file)] = removal.by_file.get((store, source_file), 0) + rows
-    for (filename,) in con.execute("SELECT DISTINCT filename FROM erased_rows ORDER BY 1").fetchall():
-        path = Path(filename)
-        staged = path.with_name(path.name + ".erasing")
-        con.execute(f"""
-            COPY (SELECT * EXCLUDE (file_row_number) FROM {_read([path])}
-                  WHERE file_row_number NOT IN (SELECT row_number FROM erased_rows WHERE filename = '{filename}'))
-            TO '{staged}' (FORMAT parquet, COMPRESSION zstd)""")
-        os.replace(staged, path)
+    filenames = [f for (f,) in con.execute("SELECT DISTINCT filename FROM erased_rows ORDER BY 1").fetchall()]
+    [(threads,)] = con.execute("SELECT current_setting('threads')").fetchall()
+    workers = max(1, min(int(threads), len(filenames)))
+
+    def rewrite(part: list[str]) -> None:
+        with con.cursor() as cursor:
+            for filename in part:
+                path = Path(filename)
+                staged = path.with_name(path.name + ".erasing")
+                cursor.execute(f"""
+                    COPY (SELECT * EXCLUDE (file_row_number) FROM {_read([path])}
+                          WHERE file_row_number NOT IN (SELECT row_number FROM erased_rows
+                                                        WHERE filename = '{filename}'))
+                    TO '{staged}' (FORMAT parquet, COMPRESSION zstd)""")
+                os.replace(staged, path)
+
+    # One file's COPY keeps about one core busy (a partition is one row group): a long-known
+    # member's request rewrites every CRM snapshot they are in, so the files go to one worker
+    # per DuckDB thread (102 snapshot files of the 10 M world: 6.9 s one by one, 3.7 s on two).
+    with ThreadPoolExecutor(workers) as pool:
+        for done in [pool.submit(rewrite, filenames[k::workers]) for k in range(workers)]:
+            done.result()
     return removals
 
 
