@@ -24,7 +24,7 @@
 {% macro restated_record_customers(seeds=[]) -%}
 {{ restated_table({'materialized': 'incremental', 'incremental_strategy': 'restate_record_customers',
                   'on_schema_change': 'sync_all_columns', 'tags': ['incremental'],
-                  'pre_hook': "{{ log_rebuilt_moved_records() }}",
+                  'pre_hook': ["{{ log_rebuilt_moved_records() }}", "{{ keep_erased_records() }}"],
                   'post_hook': ["{{ keep_identifiers_read() }}", "{{ record_restated_loads() }}"],
                   'meta': {'nodes_of': 'identity_resolution',
                            'restate': {'by_delivery': by_delivery_sources(), 'mutable': mutable_sources(),
