@@ -10,7 +10,8 @@ from dagster_dbt import DbtCliResource
 from pipelines.defs.ingest.assets import INGEST_ASSETS
 from pipelines.defs.resources import DELIVERY_DATES, LakeResource
 from pipelines.lib.privacy.erasure import erase_members, named_in_lake, pending_requests
-from pipelines.lib.warehouse.dbt import IDENTITY_SELECTION, MANIFEST, build_vars, environment, night_env
+from pipelines.lib.warehouse.dbt import (IDENTITY_SELECTION, MANIFEST, build_vars, environment, night_env,
+                                         warehouse_target)
 
 
 @dg.asset(key="erasures", group_name="privacy", partitions_def=DELIVERY_DATES, deps=INGEST_ASSETS,
@@ -26,15 +27,13 @@ def erasures(context: dg.AssetExecutionContext, lake: LakeResource, dbt: DbtCliR
     pending = pending_requests(lake.layout, day)
     named = named_in_lake(lake.layout, [member_id for member_id, _, _ in pending])
     if named:
-        db = lake.layout.warehouse
-        db.parent.mkdir(parents=True, exist_ok=True)
-        log = db.parent / "dbt" / f"identity-before-erasure-{day}.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
+        target = warehouse_target(lake.layout.warehouse)
+        log = target / f"identity-before-erasure-{day}.log"
         with open(log, "w") as out, contextlib.redirect_stdout(out), environment(night_env(lake.settings, day)):
             # seeds too (rules): on a first night nothing is built yet; tests wait for the build
             dbt.cli(["build", "--select", IDENTITY_SELECTION, "--resource-type", "model", "--resource-type", "seed",
                      "--vars", build_vars(lake.settings)],
-                    manifest=MANIFEST, target_path=db.parent / "dbt").wait()
+                    manifest=MANIFEST, target_path=target).wait()
     report = erase_members(lake.layout, day, pending)
     return dg.MaterializeResult(metadata={
         "requests": report.requests, "erased": report.erased, "unknown_members": report.unknown_members,

@@ -23,7 +23,7 @@ from pipelines.lib.privacy.history import erased_on, forget_erased
 from pipelines.lib.retries import is_transient, retry_request
 from pipelines.lib.specs import load_specs
 from pipelines.lib.warehouse.dbt import (FULL_REFRESH_TAG, MANIFEST, PROJECT_DIR, build_args, build_vars,
-                                         ensure_manifest, environment, night_env)
+                                         ensure_manifest, environment, night_env, warehouse_target)
 from pipelines.lib.warehouse.reuse import current_state, last_state, record_state, reusable_models
 from pipelines.lib.warehouse.quality import (audience_figures, identity_figures, table_row_counts,
                                              trait_figures)
@@ -66,7 +66,7 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: Lake
     """Builds the warehouse as of the night: staging, identity, customers, behaviour, traits and
     audiences; models whose inputs did not change since the last build are kept (`reuse.py`)."""
     db = lake.layout.warehouse
-    db.parent.mkdir(parents=True, exist_ok=True)
+    target = warehouse_target(db)
     full_refresh = context.run.tags.get(FULL_REFRESH_TAG) == "true"
     state = current_state(lake.layout, PROJECT_DIR, context.partition_key, build_vars(lake.settings))
     last = last_state(lake.layout)
@@ -76,10 +76,9 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: Lake
     args = build_args(lake.settings, full_refresh=full_refresh)
     with environment(night_env(lake.settings, context.partition_key)):
         invocation = dbt.cli([*args, *(["--exclude", " ".join(reused)] if reused else [])], context=context,
-                             target_path=db.parent / "dbt")
+                             target_path=target)
     # dbt's own log of the night goes to a file beside the warehouse, not to the console.
-    log = db.parent / "dbt" / f"build-{context.partition_key}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
+    log = target / f"build-{context.partition_key}.log"
     events, failure = [], None
     with open(log, "w") as out, contextlib.redirect_stdout(out):
         try:
@@ -106,7 +105,7 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: Lake
             yield dg.MaterializeResult(asset_key=dg.AssetKey(name), metadata={"reused_from_night": built_for})
     yield from events
     if failure is not None:
-        description = dbt_failures(db.parent / "dbt") or str(failure)
+        description = dbt_failures(target) or str(failure)
         # e.g. another process held the database file (dbt says so in its log, not in its results)
         transient = is_transient(description) or is_transient(log.read_text(errors="replace")[-20000:])
         retry = retry_request(context) if transient else None

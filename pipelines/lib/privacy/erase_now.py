@@ -25,7 +25,7 @@ from pipelines.lib.privacy.erasure import erase_members
 from pipelines.lib.privacy.history import forget_erased
 from pipelines.lib.publish.redact import redact_published
 from pipelines.lib.publish.snapshot import publish_snapshot, snapshot_path
-from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR, build_args, ensure_manifest, night_env
+from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR, build_args, ensure_manifest, night_env, warehouse_target
 from pipelines.settings import Settings
 
 
@@ -79,11 +79,11 @@ def erase_member(settings: Settings, member_id: str) -> EraseOutcome:
     if night is not None:
         ensure_manifest()
         # named by time, never by the member id: file names outlive the erasure
-        log = layout.warehouse.parent / "dbt" / f"rebuild-after-erase-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.log"
+        target = warehouse_target(layout.warehouse)
+        log = target / f"rebuild-after-erase-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.log"
         with open(log, "w") as out, contextlib.redirect_stdout(out):
             done = subprocess.run([str(DBT), *build_args(settings), "--project-dir", str(PROJECT_DIR),
-                                   "--profiles-dir", str(PROJECT_DIR), "--target-path",
-                                   str(layout.warehouse.parent / "dbt")],
+                                   "--profiles-dir", str(PROJECT_DIR), "--target-path", str(target)],
                                   cwd=PROJECT_DIR, stdout=out, stderr=subprocess.STDOUT,
                                   env={**os.environ, **night_env(settings, night)})
         if done.returncode != 0:

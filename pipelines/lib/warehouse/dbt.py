@@ -77,6 +77,21 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
+def warehouse_target(warehouse: Path, project_dir: Path = PROJECT_DIR) -> Path:
+    """dbt's target folder for the builds of a warehouse file (`dbt/` beside it: logs, results,
+    the parse state kept from night to night). dbt's partial parse keeps each node's absolute
+    path and checks file contents only, so a project checked out somewhere else (a release
+    deployed to a new directory) would go on reading its seeds from the old checkout, or fail
+    once that is gone: the parse state of another project directory is dropped first."""
+    target = warehouse.parent / "dbt"
+    target.mkdir(parents=True, exist_ok=True)
+    parsed_from = target / "project_dir"
+    if not parsed_from.exists() or parsed_from.read_text() != str(project_dir):
+        (target / "partial_parse.msgpack").unlink(missing_ok=True)
+        parsed_from.write_text(str(project_dir))
+    return target
+
+
 def _newest_source_mtime() -> float:
     newest = 0.0
     for name in _SOURCES:
