@@ -54,16 +54,19 @@ def lake_state(layout: Layout, night: date | str) -> str:
     rows, every erasure, the marketers' uploads, and each non-empty lake file up to the night by
     its size and Parquet footer, so a file changed behind the pipeline's back (a bad copy) is
     read again and the night fails naming it, while a rerun that rewrites the same bytes still
-    counts as unchanged."""
+    counts as unchanged. Footers are read once per file version (`LakeFiles`), not every night:
+    the lake gains a file per entity and night, a year holds thousands."""
     digest = hashlib.sha256()
-    for path in sorted(layout.lake.rglob("*.parquet")):
-        relative = path.relative_to(layout.lake)
-        if relative.parts[0].startswith("_") or relative.parts[0] == "marketing":
-            continue
-        day = next((p.split("=", 1)[1] for p in relative.parts if p.startswith("delivery_date=")), "")
-        if day <= str(night) and _has_rows(path):
-            digest.update(f"{relative.as_posix()}:{path.stat().st_size}:".encode())
-            digest.update(_footer(path))
+    with LakeFiles(layout) as files:
+        for path in sorted(layout.lake.rglob("*.parquet")):
+            relative = path.relative_to(layout.lake)
+            if relative.parts[0].startswith("_") or relative.parts[0] == "marketing":
+                continue
+            day = next((p.split("=", 1)[1] for p in relative.parts if p.startswith("delivery_date=")), "")
+            if day <= str(night):
+                size, rows, footer = files.read(path, relative.as_posix())
+                if rows != 0:
+                    digest.update(f"{relative.as_posix()}:{size}:{footer}".encode())
     with duckdb.connect() as con:
         if layout.ingest_log.exists():
             rows = con.execute(f"""
@@ -79,13 +82,58 @@ def lake_state(layout: Layout, night: date | str) -> str:
     return digest.hexdigest()
 
 
-def _has_rows(path: Path) -> bool:
-    """A night without a delivery writes empty partitions: they change no model. A file whose
-    footer cannot be read counts (the build reads it and fails naming it)."""
+class LakeFiles:
+    """Each lake file's rows and footer digest, kept beside the warehouse (`lake_files.json`) by
+    the file's identity: size, modification and change times, inode. Any write, copy or rename
+    changes the change time, which no tool can set back, so a file is read again whenever it may
+    have changed; the others cost a `stat`. Losing the file costs one night a read of every
+    footer."""
+
+    def __init__(self, layout: Layout):
+        self.lake = layout.lake
+        self.path = layout.warehouse.parent / "lake_files.json"
+        self.known: dict[str, list] = {}
+        self.seen: dict[str, list] = {}
+
+    def __enter__(self) -> LakeFiles:
+        try:
+            self.known = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            self.known = {}
+        return self
+
+    def read(self, path: Path, name: str) -> tuple[int, int, str]:
+        """The file's size, rows (-1: its footer cannot be read; the build reads it and fails
+        naming it) and footer digest."""
+        st = path.stat()
+        identity = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+        entry = self.known.get(name)
+        if entry is None or entry[:4] != identity:
+            footer = _footer(path)
+            entry = [*identity, _rows(path), hashlib.sha256(footer).hexdigest()]
+        self.seen[name] = entry
+        return entry[0], entry[4], entry[5]
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is not None:
+            return
+        # files beyond the night keep their entries; files gone lose them
+        entries = {**{k: v for k, v in self.known.items() if k not in self.seen and (self.lake / k).exists()},
+                   **self.seen}
+        if entries == self.known:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = self.path.with_name(f".{self.path.name}-{uuid.uuid4().hex}")
+        scratch.write_text(json.dumps(entries, sort_keys=True))
+        scratch.replace(self.path)
+
+
+def _rows(path: Path) -> int:
+    """A night without a delivery writes empty partitions: they change no model."""
     try:
-        return pq.read_metadata(path).num_rows > 0
+        return pq.read_metadata(path).num_rows
     except (OSError, ValueError):
-        return True
+        return -1
 
 
 def _footer(path: Path) -> bytes:
