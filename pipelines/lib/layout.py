@@ -47,6 +47,12 @@ class Layout:
         return self.data_dir / "warehouse" / "cdp.duckdb"
 
     @property
+    def dbt_target(self) -> Path:
+        """dbt's target folder for the warehouse's builds: their logs, results and parse state
+        (written through `warehouse_target` in pipelines/lib/warehouse/dbt.py)."""
+        return self.warehouse.parent / "dbt"
+
+    @property
     def staging(self) -> Path:
         """Scratch space on the same file system, so finished files can be renamed into place."""
         return self.data_dir / ".staging"

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from pipelines.lib.layout import Layout
 from pipelines.lib.warehouse.dbt import DBT, PROJECT_DIR, warehouse_target
 
 
@@ -28,16 +29,16 @@ def _seed_roots(project: Path, target: Path) -> set[str]:
 
 def test_a_project_in_a_new_directory_parses_its_own_seeds(tmp_path):
     old, new = _checkout(tmp_path / "release-1"), _checkout(tmp_path / "release-2")
-    warehouse = tmp_path / "data" / "warehouse" / "cdp.duckdb"
-    assert _seed_roots(old, warehouse_target(warehouse, old)) == {str(old)}
+    layout = Layout(tmp_path / "data")
+    assert _seed_roots(old, warehouse_target(layout, old)) == {str(old)}
     # dbt alone: the same target parsed from the new checkout still points at the old one
     bare = tmp_path / "bare-target"
-    shutil.copytree(warehouse.parent / "dbt", bare)
+    shutil.copytree(layout.dbt_target, bare)
     assert _seed_roots(new, bare) == {str(old)}
 
     shutil.rmtree(old)
-    target = warehouse_target(warehouse, new)
+    target = warehouse_target(layout, new)
     assert not (target / "partial_parse.msgpack").exists()
     assert _seed_roots(new, target) == {str(new)}
     # the same checkout again keeps its parse state (the nightly partial parse)
-    assert (warehouse_target(warehouse, new) / "partial_parse.msgpack").exists()
+    assert (warehouse_target(layout, new) / "partial_parse.msgpack").exists()

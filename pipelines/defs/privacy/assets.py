@@ -27,7 +27,7 @@ def erasures(context: dg.AssetExecutionContext, lake: LakeResource, dbt: DbtCliR
     pending = pending_requests(lake.layout, day)
     named = named_in_lake(lake.layout, [member_id for member_id, _, _ in pending])
     if named:
-        target = warehouse_target(lake.layout.warehouse)
+        target = warehouse_target(lake.layout)
         log = target / f"identity-before-erasure-{day}.log"
         with open(log, "w") as out, contextlib.redirect_stdout(out), environment(night_env(lake.settings, day)):
             # seeds too (rules): on a first night nothing is built yet; tests wait for the build

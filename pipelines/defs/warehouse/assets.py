@@ -65,8 +65,7 @@ class WarehouseTranslator(DagsterDbtTranslator):
 def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource) -> Iterator[Any]:
     """Builds the warehouse as of the night: staging, identity, customers, behaviour, traits and
     audiences; models whose inputs did not change since the last build are kept (`reuse.py`)."""
-    db = lake.layout.warehouse
-    target = warehouse_target(db)
+    target = warehouse_target(lake.layout)
     full_refresh = context.run.tags.get(FULL_REFRESH_TAG) == "true"
     state = current_state(lake.layout, PROJECT_DIR, context.partition_key, build_vars(lake.settings))
     last = last_state(lake.layout)

@@ -79,7 +79,7 @@ def erase_member(settings: Settings, member_id: str) -> EraseOutcome:
     if night is not None:
         ensure_manifest()
         # named by time, never by the member id: file names outlive the erasure
-        target = warehouse_target(layout.warehouse)
+        target = warehouse_target(layout)
         log = target / f"rebuild-after-erase-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.log"
         with open(log, "w") as out, contextlib.redirect_stdout(out):
             done = subprocess.run([str(DBT), *build_args(settings), "--project-dir", str(PROJECT_DIR),

@@ -158,7 +158,7 @@ def check_members(con: duckdb.DuckDBPyConnection, parquet: Path, csv: Path, audi
 
 def publish_audience(layout: Layout, audience: Audience, night: date, run_id: str) -> Published:
     """Writes, checks and swaps in the audience's folder for the night; `PublishRefused` if a gate fails."""
-    gates = admit(layout.warehouse.parent / "dbt", [audience.name], audience.name)
+    gates = admit(layout.dbt_target, [audience.name], audience.name)
     with duckdb.connect(str(layout.warehouse), read_only=True) as con:
         [(has_suppression,)] = con.execute(
             "SELECT count(*) > 0 FROM information_schema.tables WHERE table_name = 'list_members'").fetchall()

@@ -44,7 +44,7 @@ def conversions_folder(layout: Layout, platform: str, night: date) -> Path:
 
 def publish_conversions(layout: Layout, night: date, run_id: str) -> dict[str, int]:
     """Publishes every platform's file for the night; returns rows per platform."""
-    gates = admit(layout.warehouse.parent / "dbt", ["ad_conversions"], "conversion files")
+    gates = admit(layout.dbt_target, ["ad_conversions"], "conversion files")
     published = {}
     with duckdb.connect(str(layout.warehouse), read_only=True) as con:
         platforms = [r[0] for r in con.execute(

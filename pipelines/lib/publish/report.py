@@ -176,7 +176,7 @@ def render(layout: Layout, night: date, run_id: str, failure: str | None = None)
             FROM lifecycle_transitions WHERE as_of_date = DATE '{d}' GROUP BY ALL ORDER BY 3 DESC LIMIT 12""")
         credits = fetch("attribution", sql=f"""SELECT channel, model, sum(attributed_revenue) FROM attribution
             WHERE lookback_days = {REPORT_LOOKBACK} AND touch_mode = 'click' GROUP BY ALL""")
-    counts, bad = _gates(layout.warehouse.parent / "dbt")
+    counts, bad = _gates(layout.dbt_target)
     by_model: dict[str, dict[str, float]] = {m: {} for m in MODELS}
     for channel, model, revenue in credits:
         by_model.setdefault(model, {})[channel] = float(revenue or 0)

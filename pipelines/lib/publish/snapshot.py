@@ -104,7 +104,7 @@ def _quoted(text: str) -> str:
 def publish_snapshot(layout: Layout, night: date, run_id: str) -> dict[str, int]:
     """Builds the new file beside the published one and swaps it in; rows per table.
     Refused (`PublishRefused`, yesterday's file stays) when a gate guarding any of them refused."""
-    admit(layout.warehouse.parent / "dbt", TABLES, "the analyst snapshot")
+    admit(layout.dbt_target, TABLES, "the analyst snapshot")
     target = snapshot_path(layout)
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = layout.staging / "publish" / f"cdp-{os.getpid()}.duckdb"
@@ -112,7 +112,7 @@ def publish_snapshot(layout: Layout, night: date, run_id: str) -> dict[str, int]
     leftovers = (scratch, scratch.with_name(scratch.name + ".wal"))
     for leftover in leftovers:
         leftover.unlink(missing_ok=True)
-    nodes = _manifest_nodes(layout.warehouse.parent / "dbt")
+    nodes = _manifest_nodes(layout.dbt_target)
     docs, history = _descriptions(nodes), _history_tables(nodes)
     published, published_read = _published_state(target)
     rows: dict[str, int] = {}

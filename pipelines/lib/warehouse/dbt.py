@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+from pipelines.lib.layout import Layout
 from pipelines.lib.specs import compile_project
 from pipelines.settings import REPO_ROOT, Settings
 
@@ -77,13 +78,13 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def warehouse_target(warehouse: Path, project_dir: Path = PROJECT_DIR) -> Path:
-    """dbt's target folder for the builds of a warehouse file (`dbt/` beside it: logs, results,
-    the parse state kept from night to night). dbt's partial parse keeps each node's absolute
+def warehouse_target(layout: Layout, project_dir: Path = PROJECT_DIR) -> Path:
+    """dbt's target folder for the warehouse's builds (`Layout.dbt_target`: logs, results, the
+    parse state kept from night to night), ready for a build. dbt's partial parse keeps each node's absolute
     path and checks file contents only, so a project checked out somewhere else (a release
     deployed to a new directory) would go on reading its seeds from the old checkout, or fail
     once that is gone: the parse state of another project directory is dropped first."""
-    target = warehouse.parent / "dbt"
+    target = layout.dbt_target
     target.mkdir(parents=True, exist_ok=True)
     parsed_from = target / "project_dir"
     if not parsed_from.exists() or parsed_from.read_text() != str(project_dir):
