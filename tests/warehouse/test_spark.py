@@ -31,8 +31,8 @@ CORE_MARTS = ["customers", "identity_map", "customer_traits", "audience_membersh
 @pytest.fixture(scope="module")
 def both_engines(ingested_month, tmp_path_factory):
     """The month's lake, with its last two nights built from scratch on DuckDB and on Spark: the
-    first through `build_on_spark` (models only: it lays down the history tables' first night),
-    the last through `cdp spark --compare` (its output kept; the data tests run there)."""
+    first through `build_on_spark` (`history_only`: the first night of the history tables), the
+    last through `cdp spark --compare` (its output kept; the data tests run there)."""
     source, _, _ = ingested_month
     data_dir = tmp_path_factory.mktemp("engines") / "world"
     shutil.copytree(source / "lake", data_dir / "lake")
@@ -41,7 +41,7 @@ def both_engines(ingested_month, tmp_path_factory):
     (data_dir / "lake" / "marketing" / "manual_tags.parquet").unlink()
     first, last = NIGHTS
     dbt_build(data_dir, str(first))
-    done = build_on_spark(Settings.from_env(data_dir), first, tests=False)
+    done = build_on_spark(Settings.from_env(data_dir), first, history_only=True)
     assert done.returncode == 0, done.stdout[-4000:]
     dbt_build(data_dir, str(last))
     cli = subprocess.run([str(Path(sys.executable).parent / "cdp"), "spark", "--data-dir", str(data_dir),

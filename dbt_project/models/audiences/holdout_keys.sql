@@ -7,7 +7,7 @@
 {% if is_incremental() %}
 with before as (
     select customer_id, holdout_key, since from {{ this }}
-    where as_of_date = (select max(as_of_date) from {{ this }} where as_of_date < {{ as_of_date() }})
+    where as_of_date = {{ previous_night(this) }}
 ),
 
 candidates as (

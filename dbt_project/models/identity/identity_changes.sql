@@ -19,7 +19,7 @@ with tonight as (
 
 before as (
     select id_key, customer_id as previous_customer_id from {{ previous }}
-    where as_of_date = (select max(as_of_date) from {{ previous }} where as_of_date < {{ as_of_date() }})
+    where as_of_date = {{ previous_night(previous) }}
 ),
 
 -- Identifiers whose customer changed (new, gone or moved). Only their customers can have merged

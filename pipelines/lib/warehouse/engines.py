@@ -43,12 +43,13 @@ def spark_tables(data_dir: Path) -> Path:
     return data_dir / "warehouse" / "spark" / "cdp.db"
 
 
-def build_on_spark(settings: Settings, run_date: date | str, tests: bool = True) -> subprocess.CompletedProcess:
+def build_on_spark(settings: Settings, run_date: date | str, history_only: bool = False) -> subprocess.CompletedProcess:
     """`dbt build --target spark` as of `run_date` over the settings' lake, with the vars of the
     DuckDB night (time zone, threads, gate reference), this interpreter for the script transform
     and the marketers' uploads found in the lake; the log is `warehouse/spark/dbt-<run_date>.log`.
-    Without `tests`, the models and seeds alone (a night that only lays down history: each data
-    test costs Spark a job of a second or more, whatever the rows)."""
+    `history_only` builds what the next night reads of this one: the incremental models (the
+    history tables) and the models they read, without data tests (a night that only lays down
+    the history: each node costs Spark a few jobs of a second or more, whatever the rows)."""
     compile_project(PROJECT_DIR)                  # the trait and audience models, from the specs
     out = settings.data_dir / "warehouse" / "spark"
     out.mkdir(parents=True, exist_ok=True)
@@ -58,7 +59,7 @@ def build_on_spark(settings: Settings, run_date: date | str, tests: bool = True)
     done = subprocess.run(
         [str(DBT), "build", "--target", "spark", "--project-dir", str(PROJECT_DIR),
          "--profiles-dir", str(PROJECT_DIR), "--target-path", str(out / "dbt"), "--vars", json.dumps(night),
-         *([] if tests else ["--exclude-resource-type", "test"])],
+         *(["--select", "+config.materialized:incremental", "--exclude-resource-type", "test"] if history_only else [])],
         cwd=PROJECT_DIR, capture_output=True, text=True,
         env={**os.environ, **night_env(settings, run_date)})
     (out / f"dbt-{run_date}.log").write_text(done.stdout + done.stderr)
