@@ -31,7 +31,7 @@
 
 {% macro forget_nights(keep) -%}
 {%- if keep == 'previous' -%}
-    {%- set forgotten = "as_of_date < (select max(as_of_date) from " ~ this ~ " where as_of_date < " ~ as_of_date() ~ ")" -%}
+    {%- set forgotten = "as_of_date < " ~ previous_night(this) -%}
 {%- else -%}
     {%- set forgotten = "as_of_date <= " ~ as_of_date() ~ " - " ~ var(keep) -%}
 {%- endif -%}

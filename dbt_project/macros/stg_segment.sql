@@ -1,6 +1,6 @@
 {#- app and web deliver the same Segment-spec stream: one staging shape for both. -#}
 {% macro stg_segment(source_name) %}
-{% call first_per('record_id', 'delivery_date') %}
+{% call first_per('record_id', 'delivery_date', repeats='rare') %}
 select
     message_id as record_id,
     '{{ source_name }}' as source,

@@ -1,5 +1,5 @@
 {{ incremental_by_delivery() }}
-{% call first_per('record_id', 'delivery_date') %}
+{% call first_per('record_id', 'delivery_date', repeats='rare') %}
 select
     coalesce(click_id, impression_id) as record_id,
     'ads' as source,

@@ -1,5 +1,5 @@
 {{ incremental_by_delivery() }}
-{% call first_per('record_id', 'delivery_date') %}
+{% call first_per('record_id', 'delivery_date', repeats='rare') %}
 select
     {{ hash_key(['guide_id', 'external_userid', 'action', 'product_id', 'coupon_id', 'occurred_at']) }} as record_id,
     'guide' as source,

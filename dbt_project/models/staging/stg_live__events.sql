@@ -1,6 +1,6 @@
 {{ incremental_by_delivery() }}
 -- Live rooms run inside the mall's mini-program: their openids belong to its appid.
-{% call first_per('record_id', 'delivery_date') %}
+{% call first_per('record_id', 'delivery_date', repeats='rare') %}
 select
     {{ hash_key(['room_id', 'openid', 'action', 'product_id', 'occurred_at']) }} as record_id,
     'live' as source,

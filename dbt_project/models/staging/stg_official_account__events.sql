@@ -1,5 +1,5 @@
 {{ incremental_by_delivery() }}
-{% call first_per('record_id', 'delivery_date') %}
+{% call first_per('record_id', 'delivery_date', repeats='rare') %}
 select
     {{ hash_key(['appid', 'openid', 'article_id', 'action', 'occurred_at']) }} as record_id,
     'official_account' as source,

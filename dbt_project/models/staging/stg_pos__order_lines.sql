@@ -1,6 +1,6 @@
 {{ incremental_by_delivery() }}
 -- One row per till line. Refund lines carry the original order in `refund_of`.
-{% call first_per('record_id', 'delivery_date') %}
+{% call first_per('record_id', 'delivery_date', repeats='rare') %}
 select
     {{ hash_key(['order_id', 'sku', 'product_id', 'quantity', 'line_amount', 'refund_of', 'line_copy']) }} as record_id,
     'pos' as source,
